@@ -1,0 +1,281 @@
+//! Requests over the WebSocket and the body of each answer. Each variant's doc gives the wire
+//! form; the `*Response` types are what `ok` holds.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ConversationId, ConversationSummary, DeviceId, Member, Message, Presence, Seq, UserId,
+    UserPublic,
+};
+
+/// Every request a device can send, tagged by `type` with its body in `data`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum Request {
+    /// `{"type":"auth","data":{"token":"..."}}` — authenticate when the handshake carried no
+    /// token. → [`crate::Hello`]
+    Auth(AuthRequest),
+    /// `{"type":"ping"}` → `{}`. Keeps an idle connection open.
+    Ping,
+    /// `{"type":"get_user","data":{"username":"bob"}}` or `{"user_id":2}` → [`UserPublic`]
+    GetUser(GetUser),
+    /// `{"type":"update_profile","data":{"display_name":"Bob"}}` → [`UserPublic`]
+    UpdateProfile(UpdateProfile),
+    /// `{"type":"list_devices"}` → [`DevicesResponse`]
+    ListDevices,
+    /// `{"type":"revoke_device","data":{"device_id":3}}` → `{}`; that device is disconnected.
+    RevokeDevice(RevokeDevice),
+    /// `{"type":"logout"}` → `{}`; revokes this device's session and closes the connection.
+    Logout,
+    /// `{"type":"send","data":{"to":{"user":2},"client_msg_id":"...","content":{...}}}`
+    /// → [`SendResponse`]. Acknowledged only after the message is durably stored.
+    Send(SendRequest),
+    /// `{"type":"sync"}` → [`SyncResponse`]: every conversation with its position.
+    Sync,
+    /// `{"type":"get_conversation","data":{"conversation_id":5}}` → [`ConversationSummary`]
+    GetConversation(ConversationRef),
+    /// `{"type":"history","data":{"conversation_id":5,"after":10,"limit":50}}`
+    /// → [`HistoryResponse`]
+    History(HistoryRequest),
+    /// `{"type":"mark_read","data":{"conversation_id":5,"seq":12}}` → [`MarkReadResponse`]
+    MarkRead(MarkRead),
+    /// `{"type":"recall","data":{"conversation_id":5,"seq":12}}` → [`SendResponse`] (the
+    /// recall event's own seq)
+    Recall(RecallRequest),
+    /// `{"type":"typing","data":{"conversation_id":5}}` → `{}`
+    Typing(ConversationRef),
+    /// `{"type":"create_group","data":{"name":"Team","members":[2,3]}}`
+    /// → [`ConversationSummary`]
+    CreateGroup(CreateGroup),
+    /// `{"type":"members","data":{"conversation_id":5}}` → [`MembersResponse`]
+    Members(MembersRequest),
+    /// `{"type":"read_by","data":{"conversation_id":5,"seq":12}}` → [`ReadByResponse`]
+    ReadBy(ReadByRequest),
+    /// `{"type":"presence","data":{"user_ids":[2,3]}}` → [`PresenceResponse`]
+    Presence(PresenceRequest),
+}
+
+impl Request {
+    /// Every `type` the server understands.
+    pub const KINDS: &'static [&'static str] = &[
+        "auth",
+        "ping",
+        "get_user",
+        "update_profile",
+        "list_devices",
+        "revoke_device",
+        "logout",
+        "send",
+        "sync",
+        "get_conversation",
+        "history",
+        "mark_read",
+        "recall",
+        "typing",
+        "create_group",
+        "members",
+        "read_by",
+        "presence",
+    ];
+
+    /// The wire name of this request's type.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Request::Auth(_) => "auth",
+            Request::Ping => "ping",
+            Request::GetUser(_) => "get_user",
+            Request::UpdateProfile(_) => "update_profile",
+            Request::ListDevices => "list_devices",
+            Request::RevokeDevice(_) => "revoke_device",
+            Request::Logout => "logout",
+            Request::Send(_) => "send",
+            Request::Sync => "sync",
+            Request::GetConversation(_) => "get_conversation",
+            Request::History(_) => "history",
+            Request::MarkRead(_) => "mark_read",
+            Request::Recall(_) => "recall",
+            Request::Typing(_) => "typing",
+            Request::CreateGroup(_) => "create_group",
+            Request::Members(_) => "members",
+            Request::ReadBy(_) => "read_by",
+            Request::Presence(_) => "presence",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthRequest {
+    pub token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct GetUser {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+/// Fields left out are unchanged; an empty string clears `avatar` and `status_text`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct UpdateProfile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_text: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeDevice {
+    pub device_id: DeviceId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevicesResponse {
+    pub devices: Vec<crate::Device>,
+}
+
+/// Where a message goes: an existing conversation, or a user (the direct chat with them is
+/// created on the first message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Conversation(ConversationId),
+    User(UserId),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendRequest {
+    pub to: Target,
+    /// Idempotency key chosen by the client (1–64 characters). A retry with the same key returns
+    /// the original seq and stores nothing new.
+    pub client_msg_id: String,
+    pub content: crate::Content,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Seq>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<UserId>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mention_all: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendResponse {
+    pub conversation_id: ConversationId,
+    pub seq: Seq,
+    pub created_at: crate::Millis,
+    /// True when this was a retry of an already stored message.
+    #[serde(default)]
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// Newest activity first.
+    pub conversations: Vec<ConversationSummary>,
+    pub total_unread: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationRef {
+    pub conversation_id: ConversationId,
+}
+
+/// A page of history. With `after`, the oldest messages with seq > after (ascending); with
+/// `before`, the newest with seq < before; with neither, the newest. Always returned in
+/// ascending seq order.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HistoryRequest {
+    pub conversation_id: ConversationId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Seq>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Seq>,
+    /// Default 50, at most the server's `history_page_max`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryResponse {
+    pub messages: Vec<Message>,
+    /// More messages exist beyond this page in the direction asked.
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkRead {
+    pub conversation_id: ConversationId,
+    pub seq: Seq,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkReadResponse {
+    pub conversation_id: ConversationId,
+    /// The read position after the call (it never moves backwards).
+    pub read_seq: Seq,
+    pub unread: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecallRequest {
+    pub conversation_id: ConversationId,
+    pub seq: Seq,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateGroup {
+    pub name: String,
+    /// Initial members besides the creator, who becomes the owner.
+    #[serde(default)]
+    pub members: Vec<UserId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersRequest {
+    pub conversation_id: ConversationId,
+    /// Page after this user id (members are ordered by user id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_user: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersResponse {
+    pub members: Vec<Member>,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadByRequest {
+    pub conversation_id: ConversationId,
+    pub seq: Seq,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadByResponse {
+    /// Members other than the sender whose read position has reached `seq`.
+    pub count: u32,
+    /// Those members' ids (at most 100).
+    pub user_ids: Vec<UserId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceRequest {
+    pub user_ids: Vec<UserId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceResponse {
+    pub presence: Vec<Presence>,
+}
+
+/// `{}`: the body of requests that return nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Empty {}
+
+/// Marker for the profile answer.
+pub type UserResponse = UserPublic;

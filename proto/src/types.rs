@@ -1,0 +1,237 @@
+use serde::{Deserialize, Serialize};
+
+use crate::{ConversationId, DeviceId, Millis, Seq, UserId};
+
+/// What anyone who shares a conversation with a user may see of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserPublic {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub avatar: Option<String>,
+    #[serde(default)]
+    pub status_text: Option<String>,
+}
+
+/// One logged-in device (a session).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub id: DeviceId,
+    pub name: String,
+    pub created_at: Millis,
+    pub last_used_at: Millis,
+    pub expires_at: Millis,
+    /// True for the device asking.
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationKind {
+    Direct,
+    Group,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Member,
+    Admin,
+    Owner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::Admin => "admin",
+            Role::Owner => "owner",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "member" => Some(Role::Member),
+            "admin" => Some(Role::Admin),
+            "owner" => Some(Role::Owner),
+            _ => None,
+        }
+    }
+
+    /// Owner or admin.
+    pub fn is_admin(self) -> bool {
+        self >= Role::Admin
+    }
+}
+
+/// The body of a message. Tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Content {
+    Text {
+        text: String,
+    },
+    /// What remains of a recalled message: its content is erased from storage.
+    Recalled,
+    /// A membership or setting change, shown as a system line.
+    System(SystemEvent),
+}
+
+impl Content {
+    pub fn text(text: impl Into<String>) -> Content {
+        Content::Text { text: text.into() }
+    }
+
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Content::Text { text } => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// A change recorded in the conversation's sequence, so every device converges by syncing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SystemEvent {
+    /// A group was created with these initial members.
+    GroupCreated {
+        by: UserId,
+        name: String,
+        members: Vec<UserId>,
+    },
+    /// Users were added to the group.
+    MembersAdded { by: UserId, user_ids: Vec<UserId> },
+    /// The message at `seq` was recalled by `by`.
+    MessageRecalled { by: UserId, seq: Seq },
+}
+
+/// A stored message, or a system event, at its place in a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub conversation_id: ConversationId,
+    pub seq: Seq,
+    pub sender_id: UserId,
+    /// The sender's idempotency key, echoed so the sending device can match its pending copy.
+    #[serde(default)]
+    pub client_msg_id: Option<String>,
+    pub created_at: Millis,
+    pub content: Content,
+    /// Seq of the message this one quotes.
+    #[serde(default)]
+    pub reply_to: Option<Seq>,
+    #[serde(default)]
+    pub mentions: Vec<UserId>,
+    #[serde(default)]
+    pub mention_all: bool,
+}
+
+impl Message {
+    pub fn is_recalled(&self) -> bool {
+        matches!(self.content, Content::Recalled)
+    }
+}
+
+/// A conversation as one member sees it: its position, their read state and a preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub id: ConversationId,
+    pub kind: ConversationKind,
+    /// Group name; for a direct chat, the peer's display name.
+    pub name: String,
+    /// The other person in a direct chat.
+    #[serde(default)]
+    pub peer: Option<UserPublic>,
+    /// The caller's role (always `member` in direct chats).
+    pub role: Role,
+    pub member_count: u32,
+    /// Seq of the newest message or event.
+    pub last_seq: Seq,
+    /// The caller has read everything up to and including this seq.
+    pub read_seq: Seq,
+    /// Messages after `read_seq` that others sent.
+    pub unread: u32,
+    /// True if an unread message mentions the caller (or everyone).
+    #[serde(default)]
+    pub mentioned: bool,
+    pub last_activity: Millis,
+    #[serde(default)]
+    pub last_message: Option<Message>,
+    /// The caller cannot send here any more (e.g. they left).
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user: UserPublic,
+    pub role: Role,
+    pub joined_at: Millis,
+    pub read_seq: Seq,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    pub user_id: UserId,
+    pub online: bool,
+    /// When the user was last connected (absent while online or if never seen).
+    #[serde(default)]
+    pub last_seen: Option<Millis>,
+}
+
+/// Pushed events. Tagged by `event`, body in `data`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+pub enum Event {
+    /// First frame after authentication.
+    Hello(Hello),
+    /// A new message or system event in one of the user's conversations (including their own
+    /// sends, for the other devices).
+    Message(Message),
+    /// Someone's read position moved: sent to the reader's devices and, in a direct chat, to
+    /// the peer.
+    Read(ReadEvent),
+    /// A member is typing (ephemeral, never stored).
+    Typing(TypingEvent),
+    /// A contact came online or went offline.
+    Presence(Presence),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub protocol: u32,
+    pub server_version: String,
+    pub user: UserPublic,
+    pub device_id: crate::DeviceId,
+    pub server_time: Millis,
+    /// The server closes a connection silent for this long; clients ping more often.
+    pub idle_timeout_ms: u64,
+    pub limits: Limits,
+}
+
+/// Limits a client should know to avoid refused requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub max_frame_bytes: usize,
+    pub max_text_chars: usize,
+    pub max_group_members: usize,
+    pub recall_window_ms: u64,
+    pub history_page_max: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadEvent {
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+    pub read_seq: Seq,
+    /// The reader's unread count left in this conversation (only in events to the reader).
+    #[serde(default)]
+    pub unread: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypingEvent {
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+}
