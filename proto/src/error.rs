@@ -99,9 +99,7 @@ impl ErrorCode {
         match self {
             MalformedFrame | UnknownType | BadRequest | InvalidUsername | WeakPassword
             | TooLong | InvalidArgument | UnsupportedVersion => 400,
-            Unauthenticated | InvalidToken | TokenExpired | TokenRevoked | WrongCredentials => {
-                401
-            }
+            Unauthenticated | InvalidToken | TokenExpired | TokenRevoked | WrongCredentials => 401,
             NotMember | Forbidden | RecallWindowPassed => 403,
             NotFound => 404,
             UsernameTaken | AlreadyAuthenticated | AlreadyRecalled | GroupFull => 409,

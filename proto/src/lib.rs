@@ -137,8 +137,14 @@ pub struct DecodeError {
 /// A frame as sent by the server: the answer to a request, or a pushed event.
 #[derive(Debug, Clone)]
 pub enum ServerFrame {
-    Ok { id: u64, body: Box<serde_json::value::RawValue> },
-    Error { id: Option<u64>, error: WireError },
+    Ok {
+        id: u64,
+        body: Box<serde_json::value::RawValue>,
+    },
+    Error {
+        id: Option<u64>,
+        error: WireError,
+    },
     Event(Box<Event>),
 }
 

@@ -1,0 +1,75 @@
+-- Confab schema, SQLite dialect. Version 1.
+-- Times are milliseconds since the Unix epoch.
+
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    username      TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT    NOT NULL,
+    display_name  TEXT    NOT NULL,
+    avatar        TEXT,
+    status_text   TEXT,
+    created_at    INTEGER NOT NULL,
+    last_seen     INTEGER
+);
+
+-- One row per logged-in device. Only the SHA-256 of the token is stored.
+CREATE TABLE sessions (
+    id           INTEGER PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users(id),
+    token_hash   BLOB    NOT NULL UNIQUE,
+    device_name  TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    revoked_at   INTEGER
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+
+CREATE TABLE conversations (
+    id            INTEGER PRIMARY KEY,
+    kind          TEXT    NOT NULL CHECK (kind IN ('direct', 'group')),
+    name          TEXT    NOT NULL DEFAULT '',
+    created_by    INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL,
+    -- Seq of the newest message or event; assigned in the transaction that stores it.
+    last_seq      INTEGER NOT NULL DEFAULT 0,
+    last_activity INTEGER NOT NULL
+);
+
+-- The one direct conversation between two users (user_lo < user_hi).
+CREATE TABLE direct_pairs (
+    user_lo         INTEGER NOT NULL,
+    user_hi         INTEGER NOT NULL,
+    conversation_id INTEGER NOT NULL UNIQUE REFERENCES conversations(id),
+    PRIMARY KEY (user_lo, user_hi)
+) WITHOUT ROWID;
+
+-- Membership, past and present. A member sees seqs in (joined_seq, left_seq].
+CREATE TABLE members (
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+    user_id         INTEGER NOT NULL REFERENCES users(id),
+    role            TEXT    NOT NULL DEFAULT 'member' CHECK (role IN ('member', 'admin', 'owner')),
+    joined_at       INTEGER NOT NULL,
+    joined_seq      INTEGER NOT NULL DEFAULT 0,
+    read_seq        INTEGER NOT NULL DEFAULT 0,
+    left_seq        INTEGER,
+    PRIMARY KEY (conversation_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX members_user ON members(user_id, conversation_id);
+
+-- Messages and system events. body is the JSON content, NULL once recalled (erased).
+CREATE TABLE messages (
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+    seq             INTEGER NOT NULL,
+    sender_id       INTEGER NOT NULL,
+    client_msg_id   TEXT,
+    kind            TEXT    NOT NULL CHECK (kind IN ('text', 'system', 'recalled')),
+    body            TEXT,
+    reply_to        INTEGER,
+    mentions        TEXT,
+    mention_all     INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX messages_client_msg_id ON messages(sender_id, client_msg_id)
+    WHERE client_msg_id IS NOT NULL;

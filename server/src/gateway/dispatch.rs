@@ -1,0 +1,77 @@
+//! One request in, one response body out: the table from request type to domain call.
+
+use confab_proto::{encode_ok, Empty, ErrorCode, Request};
+
+use crate::error::{AppError, AppResult};
+use crate::state::{Actor, AppState};
+use crate::{accounts, conversations, messages, presence};
+
+/// What the session should do after answering.
+#[derive(Debug, PartialEq, Eq)]
+pub enum After {
+    Continue,
+    /// Close the connection with this code once the answer is written.
+    Close(u16),
+}
+
+/// Runs one authenticated request and returns the encoded `ok` frame.
+pub async fn dispatch(
+    state: &AppState,
+    actor: &Actor,
+    id: u64,
+    request: Request,
+) -> AppResult<(String, After)> {
+    let ok = |body: &dyn erased::Body| body.encode(id);
+    let out = match request {
+        Request::Auth(_) => {
+            return Err(AppError::new(
+                ErrorCode::AlreadyAuthenticated,
+                "this connection is already authenticated",
+            ))
+        }
+        Request::Ping => ok(&Empty {}),
+        Request::GetUser(r) => ok(&accounts::get_user(state, r).await?),
+        Request::UpdateProfile(r) => ok(&accounts::update_profile(state, actor, r).await?),
+        Request::ListDevices => ok(&accounts::list_devices(state, actor).await?),
+        Request::RevokeDevice(r) => {
+            accounts::revoke_device(state, actor, r.device_id).await?;
+            ok(&Empty {})
+        }
+        Request::Logout => {
+            accounts::revoke_device(state, actor, actor.device_id).await?;
+            return Ok((
+                ok(&Empty {}),
+                After::Close(confab_proto::close::SESSION_REVOKED),
+            ));
+        }
+        Request::Send(r) => ok(&messages::send(state, actor, r).await?),
+        Request::Sync => ok(&conversations::sync(state, actor).await?),
+        Request::GetConversation(r) => {
+            ok(&conversations::get_conversation(state, actor, r.conversation_id).await?)
+        }
+        Request::History(r) => ok(&messages::history(state, actor, r).await?),
+        Request::MarkRead(r) => ok(&messages::mark_read(state, actor, r).await?),
+        Request::Recall(r) => ok(&messages::recall(state, actor, r).await?),
+        Request::Typing(r) => {
+            presence::typing(state, actor, r).await?;
+            ok(&Empty {})
+        }
+        Request::CreateGroup(r) => ok(&conversations::create_group(state, actor, r).await?),
+        Request::Members(r) => ok(&conversations::members(state, actor, r).await?),
+        Request::ReadBy(r) => ok(&conversations::read_by(state, actor, r).await?),
+        Request::Presence(r) => ok(&presence::query(state, actor, r).await?),
+    };
+    Ok((out, After::Continue))
+}
+
+mod erased {
+    /// Lets the dispatch table encode any response body through one closure.
+    pub trait Body {
+        fn encode(&self, id: u64) -> String;
+    }
+    impl<T: serde::Serialize> Body for T {
+        fn encode(&self, id: u64) -> String {
+            super::encode_ok(id, self)
+        }
+    }
+}
