@@ -255,9 +255,13 @@ pub async fn revoke_device(state: &AppState, actor: &Actor, device: DeviceId) ->
     {
         return Err(AppError::not_found("device"));
     }
-    state
-        .broker
-        .close_device(actor.user_id, device, confab_proto::close::SESSION_REVOKED);
+    // The asking connection itself (on logout) closes after its answer is written.
+    state.broker.close_device(
+        actor.user_id,
+        device,
+        confab_proto::close::SESSION_REVOKED,
+        actor.conn_id,
+    );
     Ok(())
 }
 

@@ -30,8 +30,8 @@ pub struct Config {
     pub auth_timeout_secs: u64,
     /// Frames queued for one connection before it counts as a slow consumer and is closed.
     pub outbox_frames: usize,
-    /// Lifetime of a login token, in days.
-    pub token_ttl_days: u64,
+    /// Lifetime of a login token, in seconds (default 30 days).
+    pub token_ttl_secs: u64,
     /// Largest history page.
     pub history_page_max: u32,
     /// Grace period for in-flight requests at shutdown, in seconds.
@@ -50,7 +50,7 @@ impl Default for Config {
             idle_timeout_secs: 60,
             auth_timeout_secs: 10,
             outbox_frames: 1024,
-            token_ttl_days: 30,
+            token_ttl_secs: 30 * 24 * 3600,
             history_page_max: 200,
             shutdown_grace_secs: 10,
         }
@@ -68,7 +68,7 @@ impl Config {
         Duration::from_secs(self.auth_timeout_secs)
     }
     pub fn token_ttl(&self) -> Duration {
-        Duration::from_secs(self.token_ttl_days * 24 * 3600)
+        Duration::from_secs(self.token_ttl_secs)
     }
 }
 
@@ -96,8 +96,8 @@ pub struct ConfigArgs {
     pub auth_timeout_secs: Option<u64>,
     #[arg(long, env = "CONFAB_OUTBOX_FRAMES")]
     pub outbox_frames: Option<usize>,
-    #[arg(long, env = "CONFAB_TOKEN_TTL_DAYS")]
-    pub token_ttl_days: Option<u64>,
+    #[arg(long, env = "CONFAB_TOKEN_TTL_SECS")]
+    pub token_ttl_secs: Option<u64>,
     #[arg(long, env = "CONFAB_HISTORY_PAGE_MAX")]
     pub history_page_max: Option<u32>,
     #[arg(long, env = "CONFAB_SHUTDOWN_GRACE_SECS")]
@@ -129,7 +129,7 @@ impl ConfigArgs {
             idle_timeout_secs,
             auth_timeout_secs,
             outbox_frames,
-            token_ttl_days,
+            token_ttl_secs,
             history_page_max,
             shutdown_grace_secs
         );

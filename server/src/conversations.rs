@@ -156,7 +156,7 @@ pub async fn create_group(
         .await?;
     let id = event.conversation_id;
     tracing::info!(conversation_id = id, by = actor.user_id, "group created");
-    publish_message(state, &event, None).await?;
+    publish_message(state, &event, actor.conn_id).await?;
     get_conversation(state, actor, id).await
 }
 

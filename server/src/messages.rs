@@ -284,7 +284,7 @@ pub async fn recall(
         by = me,
         "message recalled"
     );
-    publish_message(state, &event, None).await?;
+    publish_message(state, &event, actor.conn_id).await?;
     Ok(SendResponse {
         conversation_id: event.conversation_id,
         seq: event.seq,

@@ -10,8 +10,6 @@ pub struct Metrics {
     pub requests_total: AtomicU64,
     pub request_errors_total: AtomicU64,
     pub messages_stored_total: AtomicU64,
-    pub events_delivered_total: AtomicU64,
-    pub slow_consumer_disconnects_total: AtomicU64,
 }
 
 impl Metrics {
@@ -19,7 +17,7 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn render(&self) -> String {
+    pub fn render(&self, hub: &crate::gateway::hub::Hub) -> String {
         let mut out = String::new();
         let gauge = |out: &mut String, name: &str, help: &str, v: i64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
@@ -65,13 +63,13 @@ impl Metrics {
             &mut out,
             "confab_events_delivered_total",
             "Frames queued to connections by fan-out.",
-            &self.events_delivered_total,
+            &hub.frames_queued,
         );
         counter(
             &mut out,
             "confab_slow_consumer_disconnects_total",
             "Connections closed because their outbox was full.",
-            &self.slow_consumer_disconnects_total,
+            &hub.slow_consumer_disconnects,
         );
         out
     }

@@ -11,8 +11,8 @@ use crate::gateway::hub::{ConnId, Frame, Hub};
 pub trait Broker: Send + Sync + 'static {
     /// Delivers `frame` to every device of `users` (except connection `except` on this node).
     fn publish(&self, users: &[UserId], frame: Frame, except: Option<ConnId>);
-    /// Closes the connections of one device, wherever they are.
-    fn close_device(&self, user: UserId, device: DeviceId, code: u16);
+    /// Closes the connections of one device, wherever they are (except connection `except`).
+    fn close_device(&self, user: UserId, device: DeviceId, code: u16, except: Option<ConnId>);
     /// Whether the user has a connection anywhere.
     fn is_online(&self, user: UserId) -> bool;
 }
@@ -33,8 +33,8 @@ impl Broker for LocalBroker {
         self.hub.deliver(users, &frame, except);
     }
 
-    fn close_device(&self, user: UserId, device: DeviceId, code: u16) {
-        self.hub.close_device(user, device, code);
+    fn close_device(&self, user: UserId, device: DeviceId, code: u16, except: Option<ConnId>) {
+        self.hub.close_device(user, device, code, except);
     }
 
     fn is_online(&self, user: UserId) -> bool {

@@ -101,6 +101,10 @@ impl Conn {
 pub struct Hub {
     users: DashMap<UserId, Vec<Arc<Conn>>>,
     next_id: AtomicU64,
+    /// Connections closed because their outbox overflowed.
+    pub slow_consumer_disconnects: AtomicU64,
+    /// Frames queued by fan-out.
+    pub frames_queued: AtomicU64,
 }
 
 impl Hub {
@@ -137,19 +141,32 @@ impl Hub {
         for user in users {
             if let Some(conns) = self.users.get(user) {
                 for c in conns.iter() {
-                    if Some(c.id) != except && c.push(frame.clone()) == Push::Queued {
-                        queued += 1;
+                    if Some(c.id) == except {
+                        continue;
+                    }
+                    match c.push(frame.clone()) {
+                        Push::Queued => queued += 1,
+                        Push::Overflow => {
+                            self.slow_consumer_disconnects
+                                .fetch_add(1, Ordering::Relaxed);
+                        }
+                        Push::Gone => {}
                     }
                 }
             }
         }
+        self.frames_queued
+            .fetch_add(queued as u64, Ordering::Relaxed);
         queued
     }
 
     /// Closes every connection of one device (its session was revoked).
-    pub fn close_device(&self, user: UserId, device: DeviceId, code: u16) {
+    pub fn close_device(&self, user: UserId, device: DeviceId, code: u16, except: Option<ConnId>) {
         if let Some(conns) = self.users.get(&user) {
-            for c in conns.iter().filter(|c| c.device_id == device) {
+            for c in conns
+                .iter()
+                .filter(|c| c.device_id == device && Some(c.id) != except)
+            {
                 c.close(code);
             }
         }

@@ -180,11 +180,13 @@ pub async fn run(state: AppState, socket: WebSocket, authed: Option<Authed>) {
     state.metrics.connections.fetch_sub(1, Ordering::Relaxed);
     // Dropping the last sender lets the writer flush what is queued, then close.
     drop(conn);
+    let abort = writer.abort_handle();
     if tokio::time::timeout(Duration::from_secs(5), writer)
         .await
         .is_err()
     {
-        tracing::debug!("writer did not finish in time");
+        tracing::debug!("writer did not finish in time; dropping the socket");
+        abort.abort();
     }
     if went_offline {
         presence::announce(&state, actor_user, false).await;
@@ -287,32 +289,37 @@ async fn write_loop(
     ),
 ) {
     loop {
-        tokio::select! {
+        let frame = tokio::select! {
             biased;
             _ = kill.cancelled() => break,
             frame = rx.recv() => match frame {
-                Some(frame) => {
-                    if sink.feed(WsMessage::Text(frame)).await.is_err() {
-                        return;
-                    }
-                    // Batch whatever else is already queued into one flush.
-                    while let Ok(more) = rx.try_recv() {
-                        if sink.feed(WsMessage::Text(more)).await.is_err() {
-                            return;
-                        }
-                    }
-                    if sink.flush().await.is_err() {
-                        return;
-                    }
-                }
+                Some(frame) => frame,
                 None => break,
             },
+        };
+        // Batch whatever else is already queued into one flush. A peer that stops reading
+        // blocks this write; the kill signal (outbox overflow) cuts it short.
+        let write = async {
+            sink.feed(WsMessage::Text(frame)).await?;
+            while let Ok(more) = rx.try_recv() {
+                sink.feed(WsMessage::Text(more)).await?;
+            }
+            sink.flush().await
+        };
+        tokio::select! {
+            biased;
+            _ = kill.cancelled() => break,
+            written = write => if written.is_err() { return },
         }
     }
-    match code.load(Ordering::Acquire) {
-        0 => {
-            let _ = sink.close().await;
+    // The close frame may not get through to a peer that stopped reading: bound the wait.
+    let closing = async {
+        match code.load(Ordering::Acquire) {
+            0 => {
+                let _ = sink.close().await;
+            }
+            c => send_close(&mut sink, c, close_reason(c)).await,
         }
-        c => send_close(&mut sink, c, close_reason(c)).await,
-    }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), closing).await;
 }
