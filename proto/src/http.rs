@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{DeviceId, Millis, UserPublic, WireError};
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegisterRequest {
     /// 3–32 characters: ASCII letters, digits, `_`, `.` and `-`, starting with a letter.
@@ -19,6 +20,7 @@ pub struct RegisterRequest {
     pub display_name: Option<String>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginRequest {
     pub username: String,
@@ -28,6 +30,7 @@ pub struct LoginRequest {
     pub device_name: Option<String>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginResponse {
     /// Bearer token for the WebSocket handshake (`/ws?token=` or `Authorization: Bearer`).
@@ -37,6 +40,7 @@ pub struct LoginResponse {
     pub user: UserPublic,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: WireError,

@@ -194,3 +194,6 @@ pub fn encode_event(event: &Event) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(all(test, feature = "ts"))]
+mod ts_export;

@@ -9,6 +9,7 @@ use crate::{
 };
 
 /// Every request a device can send, tagged by `type` with its body in `data`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum Request {
@@ -103,11 +104,13 @@ impl Request {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthRequest {
     pub token: String,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct GetUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,6 +120,7 @@ pub struct GetUser {
 }
 
 /// Fields left out are unchanged; an empty string clears `avatar` and `status_text`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct UpdateProfile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,11 +131,13 @@ pub struct UpdateProfile {
     pub status_text: Option<String>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevokeDevice {
     pub device_id: DeviceId,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DevicesResponse {
     pub devices: Vec<crate::Device>,
@@ -139,6 +145,7 @@ pub struct DevicesResponse {
 
 /// Where a message goes: an existing conversation, or a user (the direct chat with them is
 /// created on the first message).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
@@ -146,6 +153,7 @@ pub enum Target {
     User(UserId),
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendRequest {
     pub to: Target,
@@ -161,6 +169,7 @@ pub struct SendRequest {
     pub mention_all: bool,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendResponse {
     pub conversation_id: ConversationId,
@@ -171,6 +180,7 @@ pub struct SendResponse {
     pub duplicate: bool,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncResponse {
     /// Newest activity first.
@@ -178,6 +188,7 @@ pub struct SyncResponse {
     pub total_unread: u32,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationRef {
     pub conversation_id: ConversationId,
@@ -186,6 +197,7 @@ pub struct ConversationRef {
 /// A page of history. With `after`, the oldest messages with seq > after (ascending); with
 /// `before`, the newest with seq < before; with neither, the newest. Always returned in
 /// ascending seq order.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct HistoryRequest {
     pub conversation_id: ConversationId,
@@ -198,6 +210,7 @@ pub struct HistoryRequest {
     pub limit: Option<u32>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryResponse {
     pub messages: Vec<Message>,
@@ -205,12 +218,14 @@ pub struct HistoryResponse {
     pub has_more: bool,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarkRead {
     pub conversation_id: ConversationId,
     pub seq: Seq,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarkReadResponse {
     pub conversation_id: ConversationId,
@@ -219,12 +234,14 @@ pub struct MarkReadResponse {
     pub unread: u32,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecallRequest {
     pub conversation_id: ConversationId,
     pub seq: Seq,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateGroup {
     pub name: String,
@@ -233,6 +250,7 @@ pub struct CreateGroup {
     pub members: Vec<UserId>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MembersRequest {
     pub conversation_id: ConversationId,
@@ -243,18 +261,21 @@ pub struct MembersRequest {
     pub limit: Option<u32>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MembersResponse {
     pub members: Vec<Member>,
     pub has_more: bool,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadByRequest {
     pub conversation_id: ConversationId,
     pub seq: Seq,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadByResponse {
     /// Members other than the sender whose read position has reached `seq`.
@@ -263,17 +284,20 @@ pub struct ReadByResponse {
     pub user_ids: Vec<UserId>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresenceRequest {
     pub user_ids: Vec<UserId>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresenceResponse {
     pub presence: Vec<Presence>,
 }
 
 /// `{}`: the body of requests that return nothing.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Empty {}
 

@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use crate::{ConversationId, DeviceId, Millis, Seq, UserId};
 
 /// What anyone who shares a conversation with a user may see of them.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserPublic {
     pub id: UserId,
@@ -15,6 +16,7 @@ pub struct UserPublic {
 }
 
 /// One logged-in device (a session).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Device {
     pub id: DeviceId,
@@ -26,6 +28,7 @@ pub struct Device {
     pub current: bool,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationKind {
@@ -33,6 +36,7 @@ pub enum ConversationKind {
     Group,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -66,6 +70,7 @@ impl Role {
 }
 
 /// The body of a message. Tagged by `type`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Content {
@@ -92,6 +97,7 @@ impl Content {
 }
 
 /// A change recorded in the conversation's sequence, so every device converges by syncing.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SystemEvent {
@@ -108,6 +114,7 @@ pub enum SystemEvent {
 }
 
 /// A stored message, or a system event, at its place in a conversation.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     pub conversation_id: ConversationId,
@@ -134,6 +141,7 @@ impl Message {
 }
 
 /// A conversation as one member sees it: its position, their read state and a preview.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationSummary {
     pub id: ConversationId,
@@ -163,6 +171,7 @@ pub struct ConversationSummary {
     pub read_only: bool,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     pub user: UserPublic,
@@ -171,6 +180,7 @@ pub struct Member {
     pub read_seq: Seq,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Presence {
     pub user_id: UserId,
@@ -181,6 +191,7 @@ pub struct Presence {
 }
 
 /// Pushed events. Tagged by `event`, body in `data`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
 pub enum Event {
@@ -198,6 +209,7 @@ pub enum Event {
     Presence(Presence),
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hello {
     pub protocol: u32,
@@ -211,6 +223,7 @@ pub struct Hello {
 }
 
 /// Limits a client should know to avoid refused requests.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     pub max_frame_bytes: usize,
@@ -220,6 +233,7 @@ pub struct Limits {
     pub history_page_max: u32,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadEvent {
     pub conversation_id: ConversationId,
@@ -230,6 +244,7 @@ pub struct ReadEvent {
     pub unread: Option<u32>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TypingEvent {
     pub conversation_id: ConversationId,
