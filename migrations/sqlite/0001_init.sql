@@ -9,7 +9,9 @@ CREATE TABLE users (
     avatar        TEXT,
     status_text   TEXT,
     created_at    INTEGER NOT NULL,
-    last_seen     INTEGER
+    last_seen     INTEGER,
+    -- Who may open a direct chat: 'friends_only' or 'anyone'.
+    direct_policy TEXT    NOT NULL DEFAULT 'friends_only'
 );
 
 -- One row per logged-in device. Only the SHA-256 of the token is stored.
@@ -33,8 +35,18 @@ CREATE TABLE conversations (
     created_at    INTEGER NOT NULL,
     -- Seq of the newest message or event; assigned in the transaction that stores it.
     last_seq      INTEGER NOT NULL DEFAULT 0,
-    last_activity INTEGER NOT NULL
+    last_activity INTEGER NOT NULL,
+    -- Group settings.
+    avatar        TEXT,
+    announcement  TEXT,
+    join_policy   TEXT    NOT NULL DEFAULT 'approval'
+                          CHECK (join_policy IN ('free', 'approval', 'invite_only')),
+    mute_all      INTEGER NOT NULL DEFAULT 0,
+    invite_code   TEXT,
+    dissolved_at  INTEGER
 );
+CREATE UNIQUE INDEX conversations_invite_code ON conversations(invite_code)
+    WHERE invite_code IS NOT NULL;
 
 -- The one direct conversation between two users (user_lo < user_hi).
 CREATE TABLE direct_pairs (
@@ -53,6 +65,11 @@ CREATE TABLE members (
     joined_seq      INTEGER NOT NULL DEFAULT 0,
     read_seq        INTEGER NOT NULL DEFAULT 0,
     left_seq        INTEGER,
+    nickname        TEXT,
+    muted_until     INTEGER,
+    -- Private to this member.
+    remark          TEXT,
+    notifications_muted INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (conversation_id, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX members_user ON members(user_id, conversation_id);
@@ -73,3 +90,36 @@ CREATE TABLE messages (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX messages_client_msg_id ON messages(sender_id, client_msg_id)
     WHERE client_msg_id IS NOT NULL;
+
+-- Friendship is stored once per direction, so each side keeps its own remark.
+CREATE TABLE friends (
+    user_id   INTEGER NOT NULL REFERENCES users(id),
+    friend_id INTEGER NOT NULL REFERENCES users(id),
+    remark    TEXT,
+    since     INTEGER NOT NULL,
+    PRIMARY KEY (user_id, friend_id)
+) WITHOUT ROWID;
+
+CREATE TABLE friend_requests (
+    from_id    INTEGER NOT NULL REFERENCES users(id),
+    to_id      INTEGER NOT NULL REFERENCES users(id),
+    note       TEXT,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (from_id, to_id)
+) WITHOUT ROWID;
+CREATE INDEX friend_requests_to ON friend_requests(to_id);
+
+CREATE TABLE blocks (
+    user_id    INTEGER NOT NULL REFERENCES users(id),
+    blocked_id INTEGER NOT NULL REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, blocked_id)
+) WITHOUT ROWID;
+
+CREATE TABLE join_requests (
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+    user_id         INTEGER NOT NULL REFERENCES users(id),
+    note            TEXT,
+    created_at      INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, user_id)
+) WITHOUT ROWID;

@@ -53,6 +53,14 @@ pub enum ErrorCode {
     AlreadyRecalled,
     /// The group is full (member limit).
     GroupFull,
+    /// The caller is muted in this group (or the whole group is muted).
+    Muted,
+    /// The group was dissolved: it can be read, nothing new can happen in it.
+    GroupDissolved,
+    /// It already exists or is already so (friends already, member already, request pending).
+    AlreadyExists,
+    /// Blocked, or not allowed by the other person's settings (e.g. friends-only direct chats).
+    NotAllowed,
 
     // Limits and the server.
     /// Too many requests; retry after `retry_after_ms`.
@@ -88,6 +96,10 @@ impl ErrorCode {
             ErrorCode::RecallWindowPassed => "recall_window_passed",
             ErrorCode::AlreadyRecalled => "already_recalled",
             ErrorCode::GroupFull => "group_full",
+            ErrorCode::Muted => "muted",
+            ErrorCode::GroupDissolved => "group_dissolved",
+            ErrorCode::AlreadyExists => "already_exists",
+            ErrorCode::NotAllowed => "not_allowed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
             ErrorCode::Unavailable => "unavailable",
@@ -101,9 +113,10 @@ impl ErrorCode {
             MalformedFrame | UnknownType | BadRequest | InvalidUsername | WeakPassword
             | TooLong | InvalidArgument | UnsupportedVersion => 400,
             Unauthenticated | InvalidToken | TokenExpired | TokenRevoked | WrongCredentials => 401,
-            NotMember | Forbidden | RecallWindowPassed => 403,
+            NotMember | Forbidden | RecallWindowPassed | Muted | NotAllowed => 403,
             NotFound => 404,
-            UsernameTaken | AlreadyAuthenticated | AlreadyRecalled | GroupFull => 409,
+            UsernameTaken | AlreadyAuthenticated | AlreadyRecalled | GroupFull | GroupDissolved
+            | AlreadyExists => 409,
             FrameTooLarge => 413,
             RateLimited => 429,
             Internal => 500,

@@ -17,12 +17,16 @@
 use serde::{Deserialize, Serialize};
 
 mod error;
+mod groups;
 pub mod http;
 mod request;
+mod social;
 mod types;
 
 pub use error::{ErrorCode, WireError};
+pub use groups::*;
 pub use request::*;
+pub use social::*;
 pub use types::*;
 
 /// Protocol version negotiated at the handshake (`/ws?v=1`).

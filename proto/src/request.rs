@@ -4,8 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ConversationId, ConversationSummary, DeviceId, Member, Message, Presence, Seq, UserId,
-    UserPublic,
+    ConversationId, ConversationSummary, DeviceId, FriendRequestSend, GroupJoin, GroupMute,
+    GroupSetRole, GroupText, GroupUpdate, GroupUser, GroupUsers, InviteCodeRequest, Member,
+    Message, Presence, SearchUsers, Seq, SetFriendRemark, SetMuted, Settings, UserId, UserPublic,
+    UserRef,
 };
 
 /// Every request a device can send, tagged by `type` with its body in `data`.
@@ -54,6 +56,77 @@ pub enum Request {
     ReadBy(ReadByRequest),
     /// `{"type":"presence","data":{"user_ids":[2,3]}}` → [`PresenceResponse`]
     Presence(PresenceRequest),
+    /// `{"type":"set_muted","data":{"conversation_id":5,"muted":true}}` → `{}`: mute
+    /// notifications for a conversation (my own preference).
+    SetMuted(SetMuted),
+
+    // People.
+    /// `{"type":"search_users","data":{"query":"ali"}}` → [`crate::UsersPage`]
+    SearchUsers(SearchUsers),
+    /// `{"type":"friend_request","data":{"user_id":2,"note":"hi, it's Ann"}}` → `{}`
+    FriendRequest(FriendRequestSend),
+    /// `{"type":"friend_accept","data":{"user_id":2}}` → [`crate::Friend`]
+    FriendAccept(UserRef),
+    /// `{"type":"friend_decline","data":{"user_id":2}}` → `{}`
+    FriendDecline(UserRef),
+    /// `{"type":"friend_delete","data":{"user_id":2}}` → `{}`
+    FriendDelete(UserRef),
+    /// `{"type":"friends"}` → [`crate::FriendsResponse`]
+    Friends,
+    /// `{"type":"friend_requests"}` → [`crate::FriendRequestsResponse`]
+    FriendRequests,
+    /// `{"type":"friend_remark","data":{"user_id":2,"remark":"Ann (work)"}}` → `{}`
+    FriendRemark(SetFriendRemark),
+    /// `{"type":"block","data":{"user_id":2}}` → `{}`
+    Block(UserRef),
+    /// `{"type":"unblock","data":{"user_id":2}}` → `{}`
+    Unblock(UserRef),
+    /// `{"type":"blocked"}` → [`crate::BlockedResponse`]
+    Blocked,
+    /// `{"type":"get_settings"}` → [`Settings`]
+    GetSettings,
+    /// `{"type":"update_settings","data":{"direct_messages":"anyone"}}` → [`Settings`]
+    UpdateSettings(Settings),
+
+    // Group administration.
+    /// `{"type":"group_info","data":{"conversation_id":5}}` → [`crate::GroupInfo`]
+    GroupInfo(ConversationRef),
+    /// `{"type":"group_invite","data":{"conversation_id":5,"user_ids":[7,8]}}` → `{}`
+    GroupInvite(GroupUsers),
+    /// `{"type":"group_join","data":{"conversation_id":5}}` or `{"invite_code":"..."}`
+    /// → [`crate::GroupJoinResponse`]
+    GroupJoin(GroupJoin),
+    /// `{"type":"group_join_requests","data":{"conversation_id":5}}`
+    /// → [`crate::JoinRequestsResponse`]
+    GroupJoinRequests(ConversationRef),
+    /// `{"type":"group_approve","data":{"conversation_id":5,"user_id":7}}` → `{}`
+    GroupApprove(GroupUser),
+    /// `{"type":"group_reject","data":{"conversation_id":5,"user_id":7}}` → `{}`
+    GroupReject(GroupUser),
+    /// `{"type":"group_leave","data":{"conversation_id":5}}` → `{}`
+    GroupLeave(ConversationRef),
+    /// `{"type":"group_kick","data":{"conversation_id":5,"user_id":7}}` → `{}`
+    GroupKick(GroupUser),
+    /// `{"type":"group_dissolve","data":{"conversation_id":5}}` → `{}`
+    GroupDissolve(ConversationRef),
+    /// `{"type":"group_transfer","data":{"conversation_id":5,"user_id":7}}` → `{}`
+    GroupTransfer(GroupUser),
+    /// `{"type":"group_set_role","data":{"conversation_id":5,"user_id":7,"role":"admin"}}`
+    /// → `{}`
+    GroupSetRole(GroupSetRole),
+    /// `{"type":"group_update","data":{"conversation_id":5,"announcement":"..."}}`
+    /// → [`crate::GroupInfo`]
+    GroupUpdate(GroupUpdate),
+    /// `{"type":"group_remark","data":{"conversation_id":5,"text":"family"}}` → `{}`
+    GroupRemark(GroupText),
+    /// `{"type":"group_nickname","data":{"conversation_id":5,"text":"Ann"}}` → `{}`
+    GroupNickname(GroupText),
+    /// `{"type":"group_mute","data":{"conversation_id":5,"user_id":7,"duration_secs":600}}`
+    /// → `{}`
+    GroupMute(GroupMute),
+    /// `{"type":"group_invite_code","data":{"conversation_id":5}}`
+    /// → [`crate::InviteCodeResponse`]
+    GroupInviteCode(InviteCodeRequest),
 }
 
 impl Request {
@@ -77,6 +150,36 @@ impl Request {
         "members",
         "read_by",
         "presence",
+        "set_muted",
+        "search_users",
+        "friend_request",
+        "friend_accept",
+        "friend_decline",
+        "friend_delete",
+        "friends",
+        "friend_requests",
+        "friend_remark",
+        "block",
+        "unblock",
+        "blocked",
+        "get_settings",
+        "update_settings",
+        "group_info",
+        "group_invite",
+        "group_join",
+        "group_join_requests",
+        "group_approve",
+        "group_reject",
+        "group_leave",
+        "group_kick",
+        "group_dissolve",
+        "group_transfer",
+        "group_set_role",
+        "group_update",
+        "group_remark",
+        "group_nickname",
+        "group_mute",
+        "group_invite_code",
     ];
 
     /// The wire name of this request's type.
@@ -100,6 +203,36 @@ impl Request {
             Request::Members(_) => "members",
             Request::ReadBy(_) => "read_by",
             Request::Presence(_) => "presence",
+            Request::SetMuted(_) => "set_muted",
+            Request::SearchUsers(_) => "search_users",
+            Request::FriendRequest(_) => "friend_request",
+            Request::FriendAccept(_) => "friend_accept",
+            Request::FriendDecline(_) => "friend_decline",
+            Request::FriendDelete(_) => "friend_delete",
+            Request::Friends => "friends",
+            Request::FriendRequests => "friend_requests",
+            Request::FriendRemark(_) => "friend_remark",
+            Request::Block(_) => "block",
+            Request::Unblock(_) => "unblock",
+            Request::Blocked => "blocked",
+            Request::GetSettings => "get_settings",
+            Request::UpdateSettings(_) => "update_settings",
+            Request::GroupInfo(_) => "group_info",
+            Request::GroupInvite(_) => "group_invite",
+            Request::GroupJoin(_) => "group_join",
+            Request::GroupJoinRequests(_) => "group_join_requests",
+            Request::GroupApprove(_) => "group_approve",
+            Request::GroupReject(_) => "group_reject",
+            Request::GroupLeave(_) => "group_leave",
+            Request::GroupKick(_) => "group_kick",
+            Request::GroupDissolve(_) => "group_dissolve",
+            Request::GroupTransfer(_) => "group_transfer",
+            Request::GroupSetRole(_) => "group_set_role",
+            Request::GroupUpdate(_) => "group_update",
+            Request::GroupRemark(_) => "group_remark",
+            Request::GroupNickname(_) => "group_nickname",
+            Request::GroupMute(_) => "group_mute",
+            Request::GroupInviteCode(_) => "group_invite_code",
         }
     }
 }

@@ -107,10 +107,69 @@ pub enum SystemEvent {
         name: String,
         members: Vec<UserId>,
     },
-    /// Users were added to the group.
-    MembersAdded { by: UserId, user_ids: Vec<UserId> },
+    /// Users were added to the group (invited, or approved by `by`).
+    MembersAdded {
+        by: UserId,
+        user_ids: Vec<UserId>,
+    },
     /// The message at `seq` was recalled by `by`.
-    MessageRecalled { by: UserId, seq: Seq },
+    MessageRecalled {
+        by: UserId,
+        seq: Seq,
+    },
+    /// A user joined by themselves (free join or invite code).
+    MemberJoined {
+        user_id: UserId,
+    },
+    MemberLeft {
+        user_id: UserId,
+    },
+    MemberKicked {
+        by: UserId,
+        user_id: UserId,
+    },
+    GroupRenamed {
+        by: UserId,
+        name: String,
+    },
+    AvatarChanged {
+        by: UserId,
+    },
+    AnnouncementUpdated {
+        by: UserId,
+        text: Option<String>,
+    },
+    JoinPolicyChanged {
+        by: UserId,
+        policy: crate::JoinPolicy,
+    },
+    OwnerTransferred {
+        from: UserId,
+        to: UserId,
+    },
+    RoleChanged {
+        by: UserId,
+        user_id: UserId,
+        role: Role,
+    },
+    /// `until` is absent when the mute was lifted.
+    MemberMuted {
+        by: UserId,
+        user_id: UserId,
+        until: Option<Millis>,
+    },
+    MuteAllChanged {
+        by: UserId,
+        on: bool,
+    },
+    NicknameChanged {
+        user_id: UserId,
+        nickname: Option<String>,
+    },
+    /// The group was dissolved; this is its last event.
+    GroupDissolved {
+        by: UserId,
+    },
 }
 
 /// A stored message, or a system event, at its place in a conversation.
@@ -166,9 +225,18 @@ pub struct ConversationSummary {
     pub last_activity: Millis,
     #[serde(default)]
     pub last_message: Option<Message>,
-    /// The caller cannot send here any more (e.g. they left).
+    /// The caller cannot send here any more (they left or were removed, or it was dissolved).
     #[serde(default)]
     pub read_only: bool,
+    /// The caller's private remark for this conversation (a group remark, or the friend
+    /// remark of the peer in a direct chat).
+    #[serde(default)]
+    pub remark: Option<String>,
+    /// The caller muted notifications for this conversation.
+    #[serde(default)]
+    pub muted: bool,
+    #[serde(default)]
+    pub avatar: Option<String>,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -178,6 +246,12 @@ pub struct Member {
     pub role: Role,
     pub joined_at: Millis,
     pub read_seq: Seq,
+    /// The member's nickname in this group.
+    #[serde(default)]
+    pub nickname: Option<String>,
+    /// Muted until this time (absent when not muted).
+    #[serde(default)]
+    pub muted_until: Option<Millis>,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -207,6 +281,11 @@ pub enum Event {
     Typing(TypingEvent),
     /// A contact came online or went offline.
     Presence(Presence),
+    /// Friend requests, friendships, remarks and blocks.
+    Contact(crate::ContactEvent),
+    /// How this user sees a conversation changed (remark, notification mute, membership):
+    /// fetch it again with `get_conversation`.
+    ConversationChanged(crate::ConversationChanged),
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

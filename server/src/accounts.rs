@@ -136,6 +136,11 @@ pub async fn register(state: &AppState, req: RegisterRequest) -> AppResult<UserP
             username,
             password_hash,
             display_name,
+            direct_policy: if state.config.open_direct_messages {
+                confab_proto::DirectPolicy::Anyone
+            } else {
+                confab_proto::DirectPolicy::FriendsOnly
+            },
             now: now_millis(),
         })
         .await

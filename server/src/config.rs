@@ -36,6 +36,9 @@ pub struct Config {
     pub history_page_max: u32,
     /// Grace period for in-flight requests at shutdown, in seconds.
     pub shutdown_grace_secs: u64,
+    /// New users accept direct messages from anyone (instead of friends only). Suits a
+    /// company-internal deployment; users can change their own setting either way.
+    pub open_direct_messages: bool,
 }
 
 impl Default for Config {
@@ -53,6 +56,7 @@ impl Default for Config {
             token_ttl_secs: 30 * 24 * 3600,
             history_page_max: 200,
             shutdown_grace_secs: 10,
+            open_direct_messages: false,
         }
     }
 }
@@ -102,6 +106,8 @@ pub struct ConfigArgs {
     pub history_page_max: Option<u32>,
     #[arg(long, env = "CONFAB_SHUTDOWN_GRACE_SECS")]
     pub shutdown_grace_secs: Option<u64>,
+    #[arg(long, env = "CONFAB_OPEN_DIRECT_MESSAGES")]
+    pub open_direct_messages: Option<bool>,
 }
 
 impl ConfigArgs {
@@ -131,7 +137,8 @@ impl ConfigArgs {
             outbox_frames,
             token_ttl_secs,
             history_page_max,
-            shutdown_grace_secs
+            shutdown_grace_secs,
+            open_direct_messages
         );
         anyhow::ensure!(
             c.max_frame_bytes >= 1024,

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use confab_proto::{
-    ConversationId, ConversationKind, ConversationSummary, CreateGroup, ErrorCode, MembersRequest,
-    MembersResponse, ReadByRequest, ReadByResponse, Role, SyncResponse, UserId,
+    ConversationId, ConversationKind, ConversationSummary, CreateGroup, ErrorCode, JoinPolicy,
+    MembersRequest, MembersResponse, Millis, ReadByRequest, ReadByResponse, Role, SyncResponse,
+    UserId,
 };
 use dashmap::DashMap;
 
@@ -22,11 +23,28 @@ pub struct CachedConversation {
     pub kind: ConversationKind,
     pub roles: HashMap<UserId, Role>,
     pub member_ids: Arc<[UserId]>,
+    /// Members with a mute, and when it ends.
+    pub muted_until: HashMap<UserId, Millis>,
+    pub join_policy: JoinPolicy,
+    pub mute_all: bool,
+    pub dissolved: bool,
 }
 
 impl CachedConversation {
     pub fn role_of(&self, user: UserId) -> Option<Role> {
         self.roles.get(&user).copied()
+    }
+
+    /// Whether `user` may not send right now because of a mute.
+    pub fn is_muted(&self, user: UserId, now: Millis) -> bool {
+        let personal = self.muted_until.get(&user).is_some_and(|&t| t > now);
+        let all = self.mute_all && !self.role_of(user).is_some_and(Role::is_admin);
+        personal || all
+    }
+
+    /// The other member of a direct chat.
+    pub fn peer_of(&self, user: UserId) -> Option<UserId> {
+        self.member_ids.iter().copied().find(|&u| u != user)
     }
 }
 
@@ -51,8 +69,16 @@ impl ConversationCache {
         let cached = Arc::new(CachedConversation {
             id,
             kind: meta.kind,
-            member_ids: meta.members.iter().map(|(u, _)| *u).collect(),
-            roles: meta.members.into_iter().collect(),
+            member_ids: meta.members.iter().map(|(u, _, _)| *u).collect(),
+            roles: meta.members.iter().map(|(u, r, _)| (*u, *r)).collect(),
+            muted_until: meta
+                .members
+                .iter()
+                .filter_map(|(u, _, m)| m.map(|m| (*u, m)))
+                .collect(),
+            join_policy: meta.join_policy,
+            mute_all: meta.mute_all,
+            dissolved: meta.dissolved,
         });
         self.map.insert(id, cached.clone());
         Ok(Some(cached))
@@ -134,6 +160,14 @@ pub async fn create_group(
                 state.config.max_group_members
             ),
         ));
+    }
+    for &m in &members {
+        if state.store.relation(actor.user_id, m).await?.blocked() {
+            return Err(AppError::new(
+                ErrorCode::NotAllowed,
+                "you cannot add this user",
+            ));
+        }
     }
     let found = state.store.users_by_ids(&members).await?;
     if found.len() != members.len() {

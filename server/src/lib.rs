@@ -7,7 +7,7 @@
 //!   dispatch table ([`gateway::dispatch`]) and the [`gateway::hub`] of live connections.
 //! - [`http`]: HTTP routes — accounts, the WebSocket upgrade, `/healthz`, `/metrics`.
 //! - The domain, one module per concern: [`accounts`], [`conversations`], [`messages`],
-//!   [`presence`]. Authorization is checked here, once.
+//!   [`groups`], [`social`], [`presence`]. Authorization is checked here, once.
 //! - Ports: [`store`] (the `Store` trait; SQLite in `store::sqlite`) and [`broker`] (the
 //!   `Broker` trait; in-process in `broker::LocalBroker`).
 //! - [`config`], [`state`] (the `AppState` passed everywhere), [`error`], [`metrics`].
@@ -21,10 +21,12 @@ pub mod config;
 pub mod conversations;
 pub mod error;
 pub mod gateway;
+pub mod groups;
 pub mod http;
 pub mod messages;
 pub mod metrics;
 pub mod presence;
+pub mod social;
 pub mod state;
 pub mod store;
 

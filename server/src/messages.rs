@@ -64,6 +64,7 @@ pub async fn send(state: &AppState, actor: &Actor, req: SendRequest) -> AppResul
             if state.store.user_by_id(peer).await?.is_none() {
                 return Err(AppError::not_found("user"));
             }
+            crate::social::check_direct(state, actor.user_id, peer).await?;
             state
                 .store
                 .direct_conversation(actor.user_id, peer, now_millis())
@@ -72,6 +73,28 @@ pub async fn send(state: &AppState, actor: &Actor, req: SendRequest) -> AppResul
         }
     };
     let (conv, _role) = require_member(state, conversation_id, actor.user_id).await?;
+    let now = now_millis();
+    match conv.kind {
+        ConversationKind::Group => {
+            if conv.dissolved {
+                return Err(AppError::new(
+                    ErrorCode::GroupDissolved,
+                    "this group was dissolved",
+                ));
+            }
+            if conv.is_muted(actor.user_id, now) {
+                return Err(AppError::new(
+                    ErrorCode::Muted,
+                    "you are muted in this group",
+                ));
+            }
+        }
+        ConversationKind::Direct => {
+            if let (Target::Conversation(_), Some(peer)) = (req.to, conv.peer_of(actor.user_id)) {
+                crate::social::check_direct(state, actor.user_id, peer).await?;
+            }
+        }
+    }
     if let Some(reply_to) = req.reply_to {
         if reply_to < 1
             || state
@@ -99,7 +122,7 @@ pub async fn send(state: &AppState, actor: &Actor, req: SendRequest) -> AppResul
             reply_to: req.reply_to,
             mentions,
             mention_all,
-            now: now_millis(),
+            now,
         })
         .await?;
     let m = &appended.message;
@@ -227,6 +250,12 @@ pub async fn recall(
     req: RecallRequest,
 ) -> AppResult<SendResponse> {
     let (conv, role) = require_member(state, req.conversation_id, actor.user_id).await?;
+    if conv.dissolved {
+        return Err(AppError::new(
+            ErrorCode::GroupDissolved,
+            "this group was dissolved",
+        ));
+    }
     let window_ms = state.config.recall_window().as_millis() as i64;
     let now = now_millis();
     let me = actor.user_id;

@@ -36,8 +36,11 @@ pub async fn query(
     }
     let mut presence = Vec::with_capacity(req.user_ids.len());
     for user in req.user_ids {
-        if user != actor.user_id && !state.store.share_conversation(actor.user_id, user).await? {
-            continue; // Not visible: no shared conversation.
+        if user != actor.user_id
+            && (!state.store.share_conversation(actor.user_id, user).await?
+                || state.store.relation(actor.user_id, user).await?.blocked())
+        {
+            continue; // Not visible: no shared conversation, or a block between them.
         }
         let online = state.broker.is_online(user);
         let last_seen = if online {
@@ -76,6 +79,15 @@ pub async fn announce(state: &AppState, user: UserId, online: bool) {
             return;
         }
     };
+    // Blocks hide presence in both directions.
+    let mut visible = Vec::with_capacity(peers.len());
+    for peer in peers {
+        match state.store.relation(user, peer).await {
+            Ok(rel) if !rel.blocked() => visible.push(peer),
+            _ => {}
+        }
+    }
+    let peers = visible;
     if peers.is_empty() {
         return;
     }

@@ -21,8 +21,23 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// The default configuration (direct messages from friends only).
     pub async fn start() -> TestServer {
         Self::start_with(|_| {}).await
+    }
+
+    /// Direct messages open to anyone, for scenarios that are not about friendship.
+    pub async fn open() -> TestServer {
+        Self::start_with(|c| c.open_direct_messages = true).await
+    }
+
+    /// Open direct messages plus `tweak`.
+    pub async fn open_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_with(|c| {
+            c.open_direct_messages = true;
+            tweak(c)
+        })
+        .await
     }
 
     /// Starts with the default configuration changed by `tweak`.
@@ -193,6 +208,7 @@ impl ServerProcess {
             .arg("--data-dir")
             .arg(data_dir)
             .env("CONFAB_LOG", "warn")
+            .env("CONFAB_OPEN_DIRECT_MESSAGES", "true")
             .spawn()
             .expect("server binary starts");
         let base_url = format!("http://127.0.0.1:{port}");

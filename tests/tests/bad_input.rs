@@ -17,7 +17,7 @@ async fn message_count(server: &TestServer) -> i64 {
 
 #[tokio::test]
 async fn malformed_frames_get_typed_errors_and_the_connection_stays_usable() {
-    let server = TestServer::start_with(|c| {
+    let server = TestServer::open_with(|c| {
         c.max_frame_bytes = 4096;
         c.max_text_chars = 100;
     })
@@ -123,7 +123,7 @@ async fn malformed_frames_get_typed_errors_and_the_connection_stays_usable() {
 
 #[tokio::test]
 async fn a_frame_past_the_hard_limit_closes_with_1009() {
-    let server = TestServer::start_with(|c| c.max_frame_bytes = 1024).await;
+    let server = TestServer::open_with(|c| c.max_frame_bytes = 1024).await;
     let alice = server.user("alice").await;
     let mut ws = RawWs::connect(&server.ws_url(), Some(&alice.token)).await;
     ws.next_json().await.unwrap();
@@ -143,7 +143,7 @@ async fn a_frame_past_the_hard_limit_closes_with_1009() {
 
 #[tokio::test]
 async fn tokens_missing_invalid_expired_or_revoked_are_refused_with_their_codes() {
-    let server = TestServer::start_with(|c| c.token_ttl_secs = 1).await;
+    let server = TestServer::open_with(|c| c.token_ttl_secs = 1).await;
     let alice = server.user("alice").await;
 
     // Missing token: requests before `auth` get `unauthenticated`; a bad `auth` closes.
@@ -192,7 +192,7 @@ async fn tokens_missing_invalid_expired_or_revoked_are_refused_with_their_codes(
 
 #[tokio::test]
 async fn wrong_password_and_unknown_user_get_the_same_error() {
-    let server = TestServer::start().await;
+    let server = TestServer::open().await;
     server.user("alice").await;
     let http = reqwest_post(
         &server.base_url,

@@ -83,7 +83,7 @@ async fn acknowledged_messages_survive_sigkill() {
 
 #[tokio::test]
 async fn a_reader_that_stops_reading_is_disconnected_and_resumes_by_sync() {
-    let server = TestServer::start_with(|c| c.outbox_frames = 16).await;
+    let server = TestServer::open_with(|c| c.outbox_frames = 16).await;
     let a = server.user("alice").await;
     let b = server.user("bob").await;
     let alice = Client::connect(&server.base_url, &a.token).await.unwrap();
@@ -144,7 +144,7 @@ async fn a_reader_that_stops_reading_is_disconnected_and_resumes_by_sync() {
 
 #[tokio::test]
 async fn the_sdk_reconnects_after_a_slow_consumer_close_and_fills_the_gap() {
-    let server = TestServer::start_with(|c| c.outbox_frames = 8).await;
+    let server = TestServer::open_with(|c| c.outbox_frames = 8).await;
     let a = server.user("alice").await;
     let b = server.user("bob").await;
     let alice = Client::connect(&server.base_url, &a.token).await.unwrap();
@@ -193,7 +193,7 @@ async fn the_sdk_reconnects_after_a_slow_consumer_close_and_fills_the_gap() {
 
 #[tokio::test]
 async fn shutdown_finishes_in_flight_sends_and_tells_clients_to_come_back() {
-    let mut server = TestServer::start().await;
+    let mut server = TestServer::open().await;
     let a = server.user("alice").await;
     let b = server.user("bob").await;
     let mut raw = RawWs::connect(&server.ws_url(), Some(&a.token)).await;

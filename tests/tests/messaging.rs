@@ -36,7 +36,7 @@ async fn next_read(client: &Client) -> confab_proto::ReadEvent {
 
 #[tokio::test]
 async fn offline_messages_reach_every_device_and_reads_converge() {
-    let server = TestServer::start().await;
+    let server = TestServer::open().await;
     let a = server.user("alice").await;
     let b_id = {
         confab_tests::register(&server.base_url, "bob").await;
@@ -129,7 +129,7 @@ async fn offline_messages_reach_every_device_and_reads_converge() {
 
 #[tokio::test]
 async fn a_retried_send_returns_the_same_seq_and_stores_once() {
-    let server = TestServer::start().await;
+    let server = TestServer::open().await;
     let a = server.user("alice").await;
     let b = server.user("bob").await;
     let alice = connect(&server, &a.token).await;
@@ -172,7 +172,7 @@ async fn a_retried_send_returns_the_same_seq_and_stores_once() {
 
 #[tokio::test]
 async fn group_members_get_each_message_once_and_outsiders_are_refused() {
-    let server = TestServer::start().await;
+    let server = TestServer::open().await;
     let a = server.user("alice").await;
     let b = server.user("bob").await;
     let c = server.user("carol").await;
@@ -279,7 +279,7 @@ async fn group_members_get_each_message_once_and_outsiders_are_refused() {
 
 #[tokio::test]
 async fn mentions_and_replies_are_checked_and_kept() {
-    let server = TestServer::start().await;
+    let server = TestServer::open().await;
     let a = server.user("alice").await;
     let b = server.user("bob").await;
     let c = server.user("carol").await;
@@ -350,7 +350,7 @@ async fn mentions_and_replies_are_checked_and_kept() {
 
 #[tokio::test]
 async fn recall_erases_content_within_the_window_only() {
-    let server = TestServer::start_with(|c| c.recall_window_secs = 2).await;
+    let server = TestServer::open_with(|c| c.recall_window_secs = 2).await;
     let a = server.user("alice").await;
     let b = server.user("bob").await;
     let alice = connect(&server, &a.token).await;
@@ -433,7 +433,7 @@ async fn recall_erases_content_within_the_window_only() {
 
 #[tokio::test]
 async fn history_pages_are_exact_and_the_list_follows_activity() {
-    let server = TestServer::start_with(|c| c.history_page_max = 20).await;
+    let server = TestServer::open_with(|c| c.history_page_max = 20).await;
     let a = server.user("alice").await;
     let b = server.user("bob").await;
     let c = server.user("carol").await;
@@ -501,7 +501,7 @@ async fn history_pages_are_exact_and_the_list_follows_activity() {
 
 #[tokio::test]
 async fn typing_and_presence_reach_people_who_share_a_conversation() {
-    let server = TestServer::start().await;
+    let server = TestServer::open().await;
     let a = server.user("alice").await;
     let b = server.user("bob").await;
     let s = server.user("stranger").await;
@@ -561,7 +561,7 @@ async fn typing_and_presence_reach_people_who_share_a_conversation() {
 
 #[tokio::test]
 async fn devices_are_listed_and_revoking_one_disconnects_it() {
-    let server = TestServer::start().await;
+    let server = TestServer::open().await;
     let a = server.user("alice").await;
     let second = confab_tests::login(&server.base_url, "alice", "tablet").await;
     let main = connect(&server, &a.token).await;

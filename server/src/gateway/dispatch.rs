@@ -4,7 +4,7 @@ use confab_proto::{encode_ok, Empty, ErrorCode, Request};
 
 use crate::error::{AppError, AppResult};
 use crate::state::{Actor, AppState};
-use crate::{accounts, conversations, messages, presence};
+use crate::{accounts, conversations, groups, messages, presence, social};
 
 /// What the session should do after answering.
 #[derive(Debug, PartialEq, Eq)]
@@ -60,6 +60,94 @@ pub async fn dispatch(
         Request::Members(r) => ok(&conversations::members(state, actor, r).await?),
         Request::ReadBy(r) => ok(&conversations::read_by(state, actor, r).await?),
         Request::Presence(r) => ok(&presence::query(state, actor, r).await?),
+        Request::SetMuted(r) => {
+            groups::set_muted(state, actor, r.conversation_id, r.muted).await?;
+            ok(&Empty {})
+        }
+        Request::SearchUsers(r) => ok(&social::search(state, actor, r).await?),
+        Request::FriendRequest(r) => {
+            social::request(state, actor, r).await?;
+            ok(&Empty {})
+        }
+        Request::FriendAccept(r) => ok(&social::accept(state, actor, r.user_id).await?),
+        Request::FriendDecline(r) => {
+            social::decline(state, actor, r.user_id).await?;
+            ok(&Empty {})
+        }
+        Request::FriendDelete(r) => {
+            social::delete(state, actor, r.user_id).await?;
+            ok(&Empty {})
+        }
+        Request::Friends => ok(&social::list(state, actor).await?),
+        Request::FriendRequests => ok(&social::requests(state, actor).await?),
+        Request::FriendRemark(r) => {
+            social::remark(state, actor, r).await?;
+            ok(&Empty {})
+        }
+        Request::Block(r) => {
+            social::block(state, actor, r.user_id, true).await?;
+            ok(&Empty {})
+        }
+        Request::Unblock(r) => {
+            social::block(state, actor, r.user_id, false).await?;
+            ok(&Empty {})
+        }
+        Request::Blocked => ok(&social::blocked(state, actor).await?),
+        Request::GetSettings => ok(&social::settings(state, actor).await?),
+        Request::UpdateSettings(r) => ok(&social::update_settings(state, actor, r).await?),
+        Request::GroupInfo(r) => ok(&groups::info(state, actor, r.conversation_id).await?),
+        Request::GroupInvite(r) => {
+            groups::invite(state, actor, r.conversation_id, r.user_ids).await?;
+            ok(&Empty {})
+        }
+        Request::GroupJoin(r) => ok(&groups::join(state, actor, r).await?),
+        Request::GroupJoinRequests(r) => {
+            ok(&groups::join_requests(state, actor, r.conversation_id).await?)
+        }
+        Request::GroupApprove(r) => {
+            groups::decide(state, actor, r.conversation_id, r.user_id, true).await?;
+            ok(&Empty {})
+        }
+        Request::GroupReject(r) => {
+            groups::decide(state, actor, r.conversation_id, r.user_id, false).await?;
+            ok(&Empty {})
+        }
+        Request::GroupLeave(r) => {
+            groups::leave(state, actor, r.conversation_id).await?;
+            ok(&Empty {})
+        }
+        Request::GroupKick(r) => {
+            groups::kick(state, actor, r.conversation_id, r.user_id).await?;
+            ok(&Empty {})
+        }
+        Request::GroupDissolve(r) => {
+            groups::dissolve(state, actor, r.conversation_id).await?;
+            ok(&Empty {})
+        }
+        Request::GroupTransfer(r) => {
+            groups::transfer(state, actor, r.conversation_id, r.user_id).await?;
+            ok(&Empty {})
+        }
+        Request::GroupSetRole(r) => {
+            groups::set_role(state, actor, r).await?;
+            ok(&Empty {})
+        }
+        Request::GroupUpdate(r) => ok(&groups::update(state, actor, r).await?),
+        Request::GroupRemark(r) => {
+            groups::remark(state, actor, r).await?;
+            ok(&Empty {})
+        }
+        Request::GroupNickname(r) => {
+            groups::nickname(state, actor, r).await?;
+            ok(&Empty {})
+        }
+        Request::GroupMute(r) => {
+            groups::mute(state, actor, r).await?;
+            ok(&Empty {})
+        }
+        Request::GroupInviteCode(r) => {
+            ok(&groups::invite_code(state, actor, r.conversation_id, r.reset).await?)
+        }
     };
     Ok((out, After::Continue))
 }

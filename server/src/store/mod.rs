@@ -3,11 +3,13 @@
 
 use async_trait::async_trait;
 use confab_proto::{
-    Content, ConversationId, ConversationKind, ConversationSummary, DeviceId, Member, Message,
-    Millis, Role, Seq, UpdateProfile, UserId, UserPublic,
+    Content, ConversationId, ConversationKind, ConversationSummary, DeviceId, DirectPolicy, Friend,
+    FriendRequest, GroupInfo, JoinPolicy, JoinRequest, Member, Message, Millis, Role, Seq,
+    UpdateProfile, UserId, UserPublic,
 };
 
 pub mod sqlite;
+mod sqlite_groups;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -28,6 +30,7 @@ pub struct NewUser {
     pub username: String,
     pub password_hash: String,
     pub display_name: String,
+    pub direct_policy: DirectPolicy,
     pub now: Millis,
 }
 
@@ -64,8 +67,101 @@ pub struct ConversationMeta {
     pub id: ConversationId,
     pub kind: ConversationKind,
     pub name: String,
-    /// Current members and their roles.
-    pub members: Vec<(UserId, Role)>,
+    /// Current members, their roles and when their mute ends.
+    pub members: Vec<(UserId, Role, Option<Millis>)>,
+    pub join_policy: JoinPolicy,
+    pub mute_all: bool,
+    pub dissolved: bool,
+}
+
+/// Everything between two users that decides what one may do to the other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Relation {
+    pub friends: bool,
+    /// `a` blocked `b`.
+    pub a_blocked_b: bool,
+    /// `b` blocked `a`.
+    pub b_blocked_a: bool,
+    pub request_a_to_b: bool,
+    pub request_b_to_a: bool,
+    /// `b`'s direct-message setting.
+    pub b_policy: DirectPolicy,
+}
+
+impl Relation {
+    pub fn blocked(&self) -> bool {
+        self.a_blocked_b || self.b_blocked_a
+    }
+}
+
+/// A change to a group, applied together with the system event that records it.
+#[derive(Debug, Clone)]
+pub enum GroupChange {
+    /// Invited or approved: (re)activates their membership and clears their join requests.
+    AddMembers {
+        by: UserId,
+        user_ids: Vec<UserId>,
+        max_members: usize,
+    },
+    Join {
+        user: UserId,
+        max_members: usize,
+    },
+    Leave {
+        user: UserId,
+    },
+    Kick {
+        by: UserId,
+        user: UserId,
+    },
+    Rename {
+        by: UserId,
+        name: String,
+    },
+    Avatar {
+        by: UserId,
+        avatar: Option<String>,
+    },
+    Announcement {
+        by: UserId,
+        text: Option<String>,
+    },
+    JoinPolicy {
+        by: UserId,
+        policy: JoinPolicy,
+    },
+    MuteAll {
+        by: UserId,
+        on: bool,
+    },
+    Transfer {
+        from: UserId,
+        to: UserId,
+    },
+    SetRole {
+        by: UserId,
+        user: UserId,
+        role: Role,
+    },
+    Mute {
+        by: UserId,
+        user: UserId,
+        until: Option<Millis>,
+    },
+    Nickname {
+        user: UserId,
+        nickname: Option<String>,
+    },
+    Dissolve {
+        by: UserId,
+    },
+}
+
+/// A member's private preferences for a conversation.
+#[derive(Debug, Clone)]
+pub enum MemberPref {
+    Remark(Option<String>),
+    NotificationsMuted(bool),
 }
 
 /// A user's membership row, current or past.
@@ -188,6 +284,85 @@ pub trait Store: Send + Sync + 'static {
     async fn direct_peers(&self, user_id: UserId) -> StoreResult<Vec<UserId>>;
     /// Whether two users are both current members of some conversation.
     async fn share_conversation(&self, a: UserId, b: UserId) -> StoreResult<bool>;
+
+    /// Applies a group change and appends its system event, in one transaction. Refuses with
+    /// `Conflict("dissolved")`, `Conflict("full")` or `Conflict("membership")` when the group
+    /// changed under the caller.
+    async fn group_apply(
+        &self,
+        id: ConversationId,
+        change: GroupChange,
+        now: Millis,
+    ) -> StoreResult<Message>;
+    async fn group_info(
+        &self,
+        id: ConversationId,
+        viewer: UserId,
+    ) -> StoreResult<Option<GroupInfo>>;
+    async fn set_member_pref(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        pref: MemberPref,
+    ) -> StoreResult<bool>;
+    async fn set_invite_code(&self, id: ConversationId, code: String) -> StoreResult<()>;
+    async fn conversation_by_invite_code(&self, code: &str) -> StoreResult<Option<ConversationId>>;
+    async fn put_join_request(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        note: Option<String>,
+        now: Millis,
+    ) -> StoreResult<()>;
+    async fn join_requests(&self, id: ConversationId) -> StoreResult<Vec<JoinRequest>>;
+    /// Removes a pending join request; false if there was none.
+    async fn take_join_request(&self, id: ConversationId, user: UserId) -> StoreResult<bool>;
+
+    // People.
+    async fn search_users(
+        &self,
+        query: &str,
+        viewer: UserId,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> StoreResult<(Vec<UserPublic>, bool)>;
+    async fn relation(&self, a: UserId, b: UserId) -> StoreResult<Relation>;
+    async fn put_friend_request(
+        &self,
+        from: UserId,
+        to: UserId,
+        note: Option<String>,
+        now: Millis,
+    ) -> StoreResult<()>;
+    /// Removes a pending request; false if there was none.
+    async fn take_friend_request(&self, from: UserId, to: UserId) -> StoreResult<bool>;
+    /// Makes two users friends and clears requests between them.
+    async fn make_friends(&self, a: UserId, b: UserId, now: Millis) -> StoreResult<()>;
+    /// Ends a friendship; false if there was none.
+    async fn remove_friends(&self, a: UserId, b: UserId) -> StoreResult<bool>;
+    async fn set_friend_remark(
+        &self,
+        user: UserId,
+        friend: UserId,
+        remark: Option<String>,
+    ) -> StoreResult<bool>;
+    async fn friends(&self, user: UserId) -> StoreResult<Vec<Friend>>;
+    /// (incoming, outgoing)
+    async fn friend_requests(
+        &self,
+        user: UserId,
+    ) -> StoreResult<(Vec<FriendRequest>, Vec<FriendRequest>)>;
+    /// Blocks (clearing requests both ways) or unblocks.
+    async fn set_block(
+        &self,
+        user: UserId,
+        other: UserId,
+        blocked: bool,
+        now: Millis,
+    ) -> StoreResult<()>;
+    async fn blocked_users(&self, user: UserId) -> StoreResult<Vec<UserPublic>>;
+    async fn direct_policy(&self, user: UserId) -> StoreResult<DirectPolicy>;
+    async fn set_direct_policy(&self, user: UserId, policy: DirectPolicy) -> StoreResult<()>;
 
     // Messages.
     /// Stores the message at the next seq of its conversation and moves the sender's read

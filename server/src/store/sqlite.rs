@@ -11,19 +11,21 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use async_trait::async_trait;
 use confab_proto::{
-    Content, ConversationId, ConversationKind, ConversationSummary, DeviceId, Member, Message,
-    Millis, Role, Seq, SystemEvent, UpdateProfile, UserId, UserPublic,
+    Content, ConversationId, ConversationKind, ConversationSummary, DeviceId, DirectPolicy, Friend,
+    FriendRequest, GroupInfo, JoinPolicy, JoinRequest, Member, Message, Millis, Role, Seq,
+    SystemEvent, UpdateProfile, UserId, UserPublic,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use tokio::sync::oneshot;
 
+use super::sqlite_groups as groups;
 use super::*;
 
 const MAX_BATCH: usize = 512;
 const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/sqlite/0001_init.sql")];
 const READ_POOL_MAX: usize = 8;
 
-type SqlResult<T> = Result<T, rusqlite::Error>;
+pub(super) type SqlResult<T> = Result<T, rusqlite::Error>;
 
 /// A write to run on the writer thread.
 trait WriteJob: Send {
@@ -350,7 +352,31 @@ fn kind_of(s: &str) -> ConversationKind {
     }
 }
 
-fn role_of(s: &str) -> Role {
+pub(super) fn join_policy_of(s: &str) -> JoinPolicy {
+    match s {
+        "free" => JoinPolicy::Free,
+        "invite_only" => JoinPolicy::InviteOnly,
+        _ => JoinPolicy::Approval,
+    }
+}
+
+pub(super) fn join_policy_str(p: JoinPolicy) -> &'static str {
+    match p {
+        JoinPolicy::Free => "free",
+        JoinPolicy::Approval => "approval",
+        JoinPolicy::InviteOnly => "invite_only",
+    }
+}
+
+pub(super) fn direct_policy_of(s: &str) -> DirectPolicy {
+    if s == "anyone" {
+        DirectPolicy::Anyone
+    } else {
+        DirectPolicy::FriendsOnly
+    }
+}
+
+pub(super) fn role_of(s: &str) -> Role {
     Role::parse(s).unwrap_or(Role::Member)
 }
 
@@ -361,7 +387,7 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 }
 
 /// Appends a message at the next seq. Runs inside the writer's transaction.
-fn insert_message(conn: &Connection, m: &NewMessage) -> StoreResult<Message> {
+pub(super) fn insert_message(conn: &Connection, m: &NewMessage) -> StoreResult<Message> {
     let seq: Seq = conn
         .prepare_cached(
             "UPDATE conversations SET last_seq = last_seq + 1, last_activity = ?2
@@ -445,7 +471,7 @@ fn mentioned(
     .query_row(params![conv, user, after, until], |r| r.get(0))
 }
 
-fn public_user(conn: &Connection, id: UserId) -> SqlResult<Option<UserPublic>> {
+pub(super) fn public_user(conn: &Connection, id: UserId) -> SqlResult<Option<UserPublic>> {
     conn.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"))?
         .query_row([id], user_row)
         .optional()
@@ -463,26 +489,37 @@ fn summary(
             "SELECT c.kind, c.name, c.last_seq, c.last_activity, m.role, m.read_seq, m.joined_seq,
                     m.left_seq,
                     (SELECT COUNT(*) FROM members x
-                     WHERE x.conversation_id = c.id AND x.left_seq IS NULL)
+                     WHERE x.conversation_id = c.id AND x.left_seq IS NULL),
+                    c.avatar, c.dissolved_at, m.remark, m.notifications_muted
              FROM members m JOIN conversations c ON c.id = m.conversation_id
              WHERE m.conversation_id = ?1 AND m.user_id = ?2",
         )?
         .query_row(params![conv, user], |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Seq>(2)?,
-                r.get::<_, Millis>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, Seq>(5)?,
-                r.get::<_, Seq>(6)?,
-                r.get::<_, Option<Seq>>(7)?,
-                r.get::<_, u32>(8)?,
+                (
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Seq>(2)?,
+                    r.get::<_, Millis>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Seq>(5)?,
+                    r.get::<_, Seq>(6)?,
+                    r.get::<_, Option<Seq>>(7)?,
+                    r.get::<_, u32>(8)?,
+                ),
+                (
+                    r.get::<_, Option<String>>(9)?,
+                    r.get::<_, Option<Millis>>(10)?,
+                    r.get::<_, Option<String>>(11)?,
+                    r.get::<_, bool>(12)?,
+                ),
             ))
         })
         .optional()?;
-    let Some((kind, name, last_seq, last_activity, role, read_seq, joined_seq, left_seq, count)) =
-        row
+    let Some((
+        (kind, name, last_seq, last_activity, role, read_seq, joined_seq, left_seq, count),
+        (avatar, dissolved_at, remark, muted),
+    )) = row
     else {
         return Ok(None);
     };
@@ -500,7 +537,7 @@ fn summary(
     } else {
         None
     };
-    let (peer, name) = if kind == ConversationKind::Direct {
+    let (peer, name, remark, avatar) = if kind == ConversationKind::Direct {
         let peer_id: Option<UserId> = conn
             .prepare_cached(
                 "SELECT user_id FROM members WHERE conversation_id = ?1 AND user_id <> ?2 LIMIT 1",
@@ -515,9 +552,18 @@ fn summary(
             .as_ref()
             .map(|p| p.display_name.clone())
             .unwrap_or(name);
-        (peer, name)
+        let remark = match peer_id {
+            Some(p) => conn
+                .prepare_cached("SELECT remark FROM friends WHERE user_id = ?1 AND friend_id = ?2")?
+                .query_row(params![user, p], |r| r.get::<_, Option<String>>(0))
+                .optional()?
+                .flatten(),
+            None => None,
+        };
+        let avatar = peer.as_ref().and_then(|p| p.avatar.clone());
+        (peer, name, remark, avatar)
     } else {
-        (None, name)
+        (None, name, remark, avatar)
     };
     Ok(Some(ConversationSummary {
         id: conv,
@@ -534,7 +580,10 @@ fn summary(
             .as_ref()
             .map_or(last_activity, |m| m.created_at),
         last_message,
-        read_only: left_seq.is_some(),
+        read_only: left_seq.is_some() || dissolved_at.is_some(),
+        remark,
+        muted,
+        avatar,
     }))
 }
 
@@ -551,15 +600,17 @@ impl Store for SqliteStore {
         self.write(false, move |conn| {
             let id = conn
                 .prepare_cached(
-                    "INSERT INTO users (username, password_hash, display_name, created_at)
-                     VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                    "INSERT INTO users (username, password_hash, display_name, created_at,
+                                        direct_policy)
+                     VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
                 )?
                 .query_row(
                     params![
                         user.username,
                         user.password_hash,
                         user.display_name,
-                        user.now
+                        user.now,
+                        super::sqlite_groups::direct_policy_str(user.direct_policy)
                     ],
                     |r| r.get(0),
                 )
@@ -832,10 +883,19 @@ impl Store for SqliteStore {
 
     async fn conversation_meta(&self, id: ConversationId) -> StoreResult<Option<ConversationMeta>> {
         self.read(move |conn| {
-            let Some((kind, name)) = conn
-                .prepare_cached("SELECT kind, name FROM conversations WHERE id = ?1")?
+            let Some((kind, name, policy, mute_all, dissolved)) = conn
+                .prepare_cached(
+                    "SELECT kind, name, join_policy, mute_all, dissolved_at IS NOT NULL
+                     FROM conversations WHERE id = ?1",
+                )?
                 .query_row([id], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, bool>(3)?,
+                        r.get::<_, bool>(4)?,
+                    ))
                 })
                 .optional()?
             else {
@@ -843,11 +903,15 @@ impl Store for SqliteStore {
             };
             let members = conn
                 .prepare_cached(
-                    "SELECT user_id, role FROM members
+                    "SELECT user_id, role, muted_until FROM members
                      WHERE conversation_id = ?1 AND left_seq IS NULL",
                 )?
                 .query_map([id], |r| {
-                    Ok((r.get::<_, UserId>(0)?, role_of(&r.get::<_, String>(1)?)))
+                    Ok((
+                        r.get::<_, UserId>(0)?,
+                        role_of(&r.get::<_, String>(1)?),
+                        r.get::<_, Option<Millis>>(2)?,
+                    ))
                 })?
                 .collect::<SqlResult<Vec<_>>>()?;
             Ok(Some(ConversationMeta {
@@ -855,6 +919,9 @@ impl Store for SqliteStore {
                 kind: kind_of(&kind),
                 name,
                 members,
+                join_policy: join_policy_of(&policy),
+                mute_all,
+                dissolved,
             }))
         })
         .await
@@ -919,7 +986,7 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             let mut rows = conn
                 .prepare_cached(&format!(
-                    "SELECT m.role, m.joined_at, m.read_seq, {}
+                    "SELECT m.role, m.joined_at, m.read_seq, {}, m.nickname, m.muted_until
                      FROM members m JOIN users u ON u.id = m.user_id
                      WHERE m.conversation_id = ?1 AND m.left_seq IS NULL AND m.user_id > ?2
                      ORDER BY m.user_id LIMIT ?3",
@@ -937,6 +1004,8 @@ impl Store for SqliteStore {
                             avatar: r.get(6)?,
                             status_text: r.get(7)?,
                         },
+                        nickname: r.get(8)?,
+                        muted_until: r.get(9)?,
                     })
                 })?
                 .collect::<SqlResult<Vec<_>>>()?;
@@ -970,6 +1039,221 @@ impl Store for SqliteStore {
                        AND x.left_seq IS NULL AND y.left_seq IS NULL)",
                 )?
                 .query_row(params![a, b], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    async fn group_apply(
+        &self,
+        id: ConversationId,
+        change: GroupChange,
+        now: Millis,
+    ) -> StoreResult<Message> {
+        self.write(false, move |conn| {
+            groups::group_apply(conn, id, change, now)
+        })
+        .await
+    }
+
+    async fn group_info(
+        &self,
+        id: ConversationId,
+        viewer: UserId,
+    ) -> StoreResult<Option<GroupInfo>> {
+        self.read(move |conn| groups::group_info(conn, id, viewer))
+            .await
+    }
+
+    async fn set_member_pref(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        pref: MemberPref,
+    ) -> StoreResult<bool> {
+        self.write(false, move |conn| {
+            groups::set_member_pref(conn, id, user, pref)
+        })
+        .await
+    }
+
+    async fn set_invite_code(&self, id: ConversationId, code: String) -> StoreResult<()> {
+        self.write(false, move |conn| {
+            conn.execute(
+                "UPDATE conversations SET invite_code = ?2 WHERE id = ?1",
+                params![id, code],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn conversation_by_invite_code(&self, code: &str) -> StoreResult<Option<ConversationId>> {
+        let code = code.to_owned();
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT id FROM conversations WHERE invite_code = ?1")?
+                .query_row([code], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn put_join_request(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        note: Option<String>,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.write(false, move |conn| {
+            conn.execute(
+                "INSERT INTO join_requests (conversation_id, user_id, note, created_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (conversation_id, user_id) DO UPDATE SET note = ?3, created_at = ?4",
+                params![id, user, note, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn join_requests(&self, id: ConversationId) -> StoreResult<Vec<JoinRequest>> {
+        self.read(move |conn| groups::join_requests(conn, id)).await
+    }
+
+    async fn take_join_request(&self, id: ConversationId, user: UserId) -> StoreResult<bool> {
+        self.write(false, move |conn| {
+            Ok(conn.execute(
+                "DELETE FROM join_requests WHERE conversation_id = ?1 AND user_id = ?2",
+                params![id, user],
+            )? > 0)
+        })
+        .await
+    }
+
+    async fn search_users(
+        &self,
+        query: &str,
+        viewer: UserId,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> StoreResult<(Vec<UserPublic>, bool)> {
+        let query = query.to_owned();
+        self.read(move |conn| groups::search_users(conn, &query, viewer, after, limit))
+            .await
+    }
+
+    async fn relation(&self, a: UserId, b: UserId) -> StoreResult<Relation> {
+        self.read(move |conn| groups::relation(conn, a, b)).await
+    }
+
+    async fn put_friend_request(
+        &self,
+        from: UserId,
+        to: UserId,
+        note: Option<String>,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.write(false, move |conn| {
+            conn.execute(
+                "INSERT INTO friend_requests (from_id, to_id, note, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (from_id, to_id) DO UPDATE SET note = ?3, created_at = ?4",
+                params![from, to, note, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn take_friend_request(&self, from: UserId, to: UserId) -> StoreResult<bool> {
+        self.write(false, move |conn| {
+            Ok(conn.execute(
+                "DELETE FROM friend_requests WHERE from_id = ?1 AND to_id = ?2",
+                params![from, to],
+            )? > 0)
+        })
+        .await
+    }
+
+    async fn make_friends(&self, a: UserId, b: UserId, now: Millis) -> StoreResult<()> {
+        self.write(false, move |conn| groups::make_friends(conn, a, b, now))
+            .await
+    }
+
+    async fn remove_friends(&self, a: UserId, b: UserId) -> StoreResult<bool> {
+        self.write(false, move |conn| {
+            Ok(conn.execute(
+                "DELETE FROM friends WHERE (user_id = ?1 AND friend_id = ?2)
+                    OR (user_id = ?2 AND friend_id = ?1)",
+                params![a, b],
+            )? > 0)
+        })
+        .await
+    }
+
+    async fn set_friend_remark(
+        &self,
+        user: UserId,
+        friend: UserId,
+        remark: Option<String>,
+    ) -> StoreResult<bool> {
+        self.write(false, move |conn| {
+            Ok(conn.execute(
+                "UPDATE friends SET remark = ?3 WHERE user_id = ?1 AND friend_id = ?2",
+                params![user, friend, remark],
+            )? > 0)
+        })
+        .await
+    }
+
+    async fn friends(&self, user: UserId) -> StoreResult<Vec<Friend>> {
+        self.read(move |conn| groups::friends(conn, user)).await
+    }
+
+    async fn friend_requests(
+        &self,
+        user: UserId,
+    ) -> StoreResult<(Vec<FriendRequest>, Vec<FriendRequest>)> {
+        self.read(move |conn| groups::friend_requests(conn, user))
+            .await
+    }
+
+    async fn set_block(
+        &self,
+        user: UserId,
+        other: UserId,
+        blocked: bool,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.write(false, move |conn| {
+            groups::set_block(conn, user, other, blocked, now)
+        })
+        .await
+    }
+
+    async fn blocked_users(&self, user: UserId) -> StoreResult<Vec<UserPublic>> {
+        self.read(move |conn| groups::blocked_users(conn, user))
+            .await
+    }
+
+    async fn direct_policy(&self, user: UserId) -> StoreResult<DirectPolicy> {
+        self.read(move |conn| {
+            let p: Option<String> = conn
+                .prepare_cached("SELECT direct_policy FROM users WHERE id = ?1")?
+                .query_row([user], |r| r.get(0))
+                .optional()?;
+            p.map(|p| direct_policy_of(&p)).ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn set_direct_policy(&self, user: UserId, policy: DirectPolicy) -> StoreResult<()> {
+        self.write(false, move |conn| {
+            conn.execute(
+                "UPDATE users SET direct_policy = ?2 WHERE id = ?1",
+                params![user, groups::direct_policy_str(policy)],
+            )?;
+            Ok(())
         })
         .await
     }

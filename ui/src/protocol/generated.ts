@@ -3,7 +3,7 @@
 
 export const PROTOCOL_VERSION = 1;
 
-export type ErrorCode = "malformed_frame" | "unknown_type" | "bad_request" | "frame_too_large" | "unsupported_version" | "unauthenticated" | "invalid_token" | "token_expired" | "token_revoked" | "wrong_credentials" | "username_taken" | "invalid_username" | "weak_password" | "already_authenticated" | "not_found" | "not_member" | "forbidden" | "too_long" | "invalid_argument" | "recall_window_passed" | "already_recalled" | "group_full" | "rate_limited" | "internal" | "unavailable";
+export type ErrorCode = "malformed_frame" | "unknown_type" | "bad_request" | "frame_too_large" | "unsupported_version" | "unauthenticated" | "invalid_token" | "token_expired" | "token_revoked" | "wrong_credentials" | "username_taken" | "invalid_username" | "weak_password" | "already_authenticated" | "not_found" | "not_member" | "forbidden" | "too_long" | "invalid_argument" | "recall_window_passed" | "already_recalled" | "group_full" | "muted" | "group_dissolved" | "already_exists" | "not_allowed" | "rate_limited" | "internal" | "unavailable";
 
 export type WireError = { code: ErrorCode, message: string, 
 /**
@@ -40,7 +40,7 @@ token: string, device_id: number, expires_at: number, user: UserPublic, };
 
 export type ErrorBody = { error: WireError, };
 
-export type Request = { "type": "auth", "data": AuthRequest } | { "type": "ping" } | { "type": "get_user", "data": GetUser } | { "type": "update_profile", "data": UpdateProfile } | { "type": "list_devices" } | { "type": "revoke_device", "data": RevokeDevice } | { "type": "logout" } | { "type": "send", "data": SendRequest } | { "type": "sync" } | { "type": "get_conversation", "data": ConversationRef } | { "type": "history", "data": HistoryRequest } | { "type": "mark_read", "data": MarkRead } | { "type": "recall", "data": RecallRequest } | { "type": "typing", "data": ConversationRef } | { "type": "create_group", "data": CreateGroup } | { "type": "members", "data": MembersRequest } | { "type": "read_by", "data": ReadByRequest } | { "type": "presence", "data": PresenceRequest };
+export type Request = { "type": "auth", "data": AuthRequest } | { "type": "ping" } | { "type": "get_user", "data": GetUser } | { "type": "update_profile", "data": UpdateProfile } | { "type": "list_devices" } | { "type": "revoke_device", "data": RevokeDevice } | { "type": "logout" } | { "type": "send", "data": SendRequest } | { "type": "sync" } | { "type": "get_conversation", "data": ConversationRef } | { "type": "history", "data": HistoryRequest } | { "type": "mark_read", "data": MarkRead } | { "type": "recall", "data": RecallRequest } | { "type": "typing", "data": ConversationRef } | { "type": "create_group", "data": CreateGroup } | { "type": "members", "data": MembersRequest } | { "type": "read_by", "data": ReadByRequest } | { "type": "presence", "data": PresenceRequest } | { "type": "set_muted", "data": SetMuted } | { "type": "search_users", "data": SearchUsers } | { "type": "friend_request", "data": FriendRequestSend } | { "type": "friend_accept", "data": UserRef } | { "type": "friend_decline", "data": UserRef } | { "type": "friend_delete", "data": UserRef } | { "type": "friends" } | { "type": "friend_requests" } | { "type": "friend_remark", "data": SetFriendRemark } | { "type": "block", "data": UserRef } | { "type": "unblock", "data": UserRef } | { "type": "blocked" } | { "type": "get_settings" } | { "type": "update_settings", "data": Settings } | { "type": "group_info", "data": ConversationRef } | { "type": "group_invite", "data": GroupUsers } | { "type": "group_join", "data": GroupJoin } | { "type": "group_join_requests", "data": ConversationRef } | { "type": "group_approve", "data": GroupUser } | { "type": "group_reject", "data": GroupUser } | { "type": "group_leave", "data": ConversationRef } | { "type": "group_kick", "data": GroupUser } | { "type": "group_dissolve", "data": ConversationRef } | { "type": "group_transfer", "data": GroupUser } | { "type": "group_set_role", "data": GroupSetRole } | { "type": "group_update", "data": GroupUpdate } | { "type": "group_remark", "data": GroupText } | { "type": "group_nickname", "data": GroupText } | { "type": "group_mute", "data": GroupMute } | { "type": "group_invite_code", "data": InviteCodeRequest };
 
 export type AuthRequest = { token: string, };
 
@@ -143,7 +143,7 @@ export type Role = "member" | "admin" | "owner";
 
 export type Content = { "type": "text", text: string, } | { "type": "recalled" } | { "type": "system" } & SystemEvent;
 
-export type SystemEvent = { "kind": "group_created", by: number, name: string, members: Array<number>, } | { "kind": "members_added", by: number, user_ids: Array<number>, } | { "kind": "message_recalled", by: number, seq: number, };
+export type SystemEvent = { "kind": "group_created", by: number, name: string, members: Array<number>, } | { "kind": "members_added", by: number, user_ids: Array<number>, } | { "kind": "message_recalled", by: number, seq: number, } | { "kind": "member_joined", user_id: number, } | { "kind": "member_left", user_id: number, } | { "kind": "member_kicked", by: number, user_id: number, } | { "kind": "group_renamed", by: number, name: string, } | { "kind": "avatar_changed", by: number, } | { "kind": "announcement_updated", by: number, text: string | null, } | { "kind": "join_policy_changed", by: number, policy: JoinPolicy, } | { "kind": "owner_transferred", from: number, to: number, } | { "kind": "role_changed", by: number, user_id: number, role: Role, } | { "kind": "member_muted", by: number, user_id: number, until: number | null, } | { "kind": "mute_all_changed", by: number, on: boolean, } | { "kind": "nickname_changed", user_id: number, nickname: string | null, } | { "kind": "group_dissolved", by: number, };
 
 export type Message = { conversation_id: number, seq: number, sender_id: number, 
 /**
@@ -185,11 +185,28 @@ unread: number,
  */
 mentioned: boolean, last_activity: number, last_message: Message | null, 
 /**
- * The caller cannot send here any more (e.g. they left).
+ * The caller cannot send here any more (they left or were removed, or it was dissolved).
  */
-read_only: boolean, };
+read_only: boolean, 
+/**
+ * The caller's private remark for this conversation (a group remark, or the friend
+ * remark of the peer in a direct chat).
+ */
+remark: string | null, 
+/**
+ * The caller muted notifications for this conversation.
+ */
+muted: boolean, avatar: string | null, };
 
-export type Member = { user: UserPublic, role: Role, joined_at: number, read_seq: number, };
+export type Member = { user: UserPublic, role: Role, joined_at: number, read_seq: number, 
+/**
+ * The member's nickname in this group.
+ */
+nickname: string | null, 
+/**
+ * Muted until this time (absent when not muted).
+ */
+muted_until: number | null, };
 
 export type Presence = { user_id: number, online: boolean, 
 /**
@@ -197,7 +214,7 @@ export type Presence = { user_id: number, online: boolean,
  */
 last_seen: number | null, };
 
-export type Event = { "event": "hello", "data": Hello } | { "event": "message", "data": Message } | { "event": "read", "data": ReadEvent } | { "event": "typing", "data": TypingEvent } | { "event": "presence", "data": Presence };
+export type Event = { "event": "hello", "data": Hello } | { "event": "message", "data": Message } | { "event": "read", "data": ReadEvent } | { "event": "typing", "data": TypingEvent } | { "event": "presence", "data": Presence } | { "event": "contact", "data": ContactEvent } | { "event": "conversation_changed", "data": ConversationChanged };
 
 export type Hello = { protocol: number, server_version: string, user: UserPublic, device_id: number, server_time: number, 
 /**
@@ -214,3 +231,107 @@ export type ReadEvent = { conversation_id: number, user_id: number, read_seq: nu
 unread: number | null, };
 
 export type TypingEvent = { conversation_id: number, user_id: number, };
+
+export type SearchUsers = { 
+/**
+ * Matched against usernames (prefix) and display names (substring), case-insensitively.
+ */
+query: string, 
+/**
+ * Page after this user id.
+ */
+after?: number | null, limit?: number | null, };
+
+export type UsersPage = { users: Array<UserPublic>, has_more: boolean, };
+
+export type UserRef = { user_id: number, };
+
+export type FriendRequestSend = { user_id: number, 
+/**
+ * A short note shown to the recipient (at most 200 characters).
+ */
+note?: string | null, };
+
+export type FriendRequest = { from: UserPublic, to: UserPublic, note: string | null, created_at: number, };
+
+export type FriendRequestsResponse = { incoming: Array<FriendRequest>, outgoing: Array<FriendRequest>, };
+
+export type Friend = { user: UserPublic, 
+/**
+ * My private alias for this friend.
+ */
+remark: string | null, since: number, };
+
+export type FriendsResponse = { friends: Array<Friend>, };
+
+export type SetFriendRemark = { user_id: number, 
+/**
+ * Empty clears the remark.
+ */
+remark: string, };
+
+export type BlockedResponse = { users: Array<UserPublic>, };
+
+export type DirectPolicy = "friends_only" | "anyone";
+
+export type Settings = { direct_messages: DirectPolicy, };
+
+export type ContactEvent = { "kind": "requested", request: FriendRequest, } | { "kind": "accepted", user: UserPublic, } | { "kind": "declined", user_id: number, } | { "kind": "removed", user_id: number, } | { "kind": "remark", user_id: number, remark: string | null, } | { "kind": "blocked", user_id: number, blocked: boolean, };
+
+export type JoinPolicy = "free" | "approval" | "invite_only";
+
+export type GroupInfo = { conversation_id: number, name: string, avatar: string | null, announcement: string | null, join_policy: JoinPolicy, mute_all: boolean, owner_id: number, member_count: number, max_members: number, dissolved: boolean, 
+/**
+ * The caller's own view: role (absent if not a member), remark, nickname, mute.
+ */
+my_role: Role | null, my_remark: string | null, my_nickname: string | null, muted_until: number | null, 
+/**
+ * Only for owners and admins.
+ */
+invite_code: string | null, };
+
+export type GroupUsers = { conversation_id: number, user_ids: Array<number>, };
+
+export type GroupUser = { conversation_id: number, user_id: number, };
+
+export type GroupJoin = { conversation_id?: number | null, invite_code?: string | null, 
+/**
+ * A note for the admins when approval is needed.
+ */
+note?: string | null, };
+
+export type JoinOutcome = "joined" | "pending";
+
+export type GroupJoinResponse = { conversation_id: number, outcome: JoinOutcome, };
+
+export type JoinRequest = { conversation_id: number, user: UserPublic, note: string | null, created_at: number, };
+
+export type JoinRequestsResponse = { requests: Array<JoinRequest>, };
+
+export type GroupSetRole = { conversation_id: number, user_id: number, 
+/**
+ * `admin` or `member` (ownership moves with `group_transfer`).
+ */
+role: Role, };
+
+export type GroupUpdate = { conversation_id: number, name?: string | null, avatar?: string | null, announcement?: string | null, join_policy?: JoinPolicy | null, mute_all?: boolean | null, };
+
+export type GroupText = { conversation_id: number, text: string, };
+
+export type GroupMute = { conversation_id: number, user_id: number, 
+/**
+ * How long; 0 lifts the mute.
+ */
+duration_secs: number, };
+
+export type InviteCodeRequest = { conversation_id: number, 
+/**
+ * Replace the current code (the old one stops working).
+ */
+reset: boolean, };
+
+export type InviteCodeResponse = { conversation_id: number, invite_code: string, };
+
+export type SetMuted = { conversation_id: number, muted: boolean, };
+
+export type ConversationChanged = { conversation_id: number, };
