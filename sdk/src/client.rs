@@ -323,6 +323,7 @@ impl Client {
         let learn = match &request {
             Request::Sync => Learn::Positions,
             Request::Send(_) | Request::Recall(_) => Learn::OwnSeq,
+            Request::Logout => Learn::Logout,
             _ => Learn::Nothing,
         };
         let id = self.inner.state.next_id();
@@ -389,7 +390,9 @@ impl Client {
             .await
     }
 
-    /// Revoke this device's session on the server and close the client.
+    /// Revoke this device's session on the server and close the client. If the connection
+    /// drops before the answer, the client stays closed all the same (the session may or may
+    /// not have been revoked; logging out again with the same token tells).
     pub async fn logout(&self) -> Result<()> {
         self.inner.state.closing.store(true, Ordering::Release);
         match self.request_empty(Request::Logout).await {

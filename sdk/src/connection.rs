@@ -62,6 +62,9 @@ pub(crate) enum Learn {
     Positions,
     /// A send or recall: its seq is this device's own.
     OwnSeq,
+    /// A logout: the server may end the connection with `SESSION_REVOKED` in place of the
+    /// answer, which means the same.
+    Logout,
 }
 
 /// A request sent and not yet answered.
@@ -184,10 +187,15 @@ impl Connection {
             self.state.set_connected(false);
             self.sequencer.on_disconnect();
             self.resyncing = false;
+            // Frames not written belong to requests that are failed or abandoned below.
+            self.outbox.clear();
             match ended {
                 Ended::Stopped(stop) => return self.finish(stop),
                 Ended::Dropped { code, reason } => {
                     tracing::debug!(?code, %reason, "connection dropped");
+                    if code == Some(close::SESSION_REVOKED) {
+                        self.answer_logouts();
+                    }
                     self.fail_pending(|| Error::Disconnected);
                     self.emit(ClientEvent::Disconnected {
                         code,
@@ -233,6 +241,28 @@ impl Connection {
         }
         if let Some(done) = stop.done {
             let _ = done.send(());
+        }
+    }
+
+    /// The session ended as a logout asked: that is the logout's answer.
+    fn answer_logouts(&mut self) {
+        let logouts: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| {
+                matches!(
+                    p,
+                    Pending::User {
+                        learn: Learn::Logout,
+                        ..
+                    }
+                )
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in logouts {
+            let empty = RawValue::from_string("{}".to_string()).expect("valid JSON");
+            self.on_answer(id, Ok(empty));
         }
     }
 
@@ -290,6 +320,7 @@ impl Connection {
                         Some(Ok(WsMessage::Text(text))) => self.on_text(text.as_str()),
                         Some(Ok(WsMessage::Close(frame))) => {
                             let (code, reason) = close_parts(frame);
+                            tracing::debug!(?code, %reason, "the server closed the connection");
                             return Ended::Dropped { code, reason };
                         }
                         Some(Ok(_)) => {}
@@ -344,6 +375,7 @@ impl Connection {
             return Ok(());
         }
         for frame in self.outbox.drain(..) {
+            tracing::trace!(%frame, "sending");
             sink.feed(WsMessage::text(frame)).await?;
         }
         sink.flush().await
@@ -356,6 +388,7 @@ impl Connection {
     }
 
     fn on_text(&mut self, text: &str) {
+        tracing::trace!(frame = %text, "received");
         match ServerFrame::decode(text) {
             Ok(ServerFrame::Ok { id, body }) => self.on_answer(id, Ok(body)),
             Ok(ServerFrame::Error {
@@ -465,7 +498,7 @@ impl Connection {
     /// Update positions from an application request's answer.
     fn learn(&mut self, learn: Learn, body: &RawValue) {
         match learn {
-            Learn::Nothing => {}
+            Learn::Nothing | Learn::Logout => {}
             Learn::Positions => {
                 if let Ok(sync) = decode::<SyncResponse>(body) {
                     for c in &sync.conversations {

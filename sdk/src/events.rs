@@ -14,6 +14,9 @@ use crate::client::State;
 use crate::{Error, Result};
 
 /// One item of a client's event stream.
+// Nearly every item is a server event, so boxing it would only add an allocation (and make
+// matching on it clumsier).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientEvent {
     /// An event pushed by the server: a message, a read position, typing or presence.

@@ -72,10 +72,26 @@ fn validate_display_name(name: &str) -> AppResult<String> {
     }
 }
 
-async fn hash_password(password: String) -> AppResult<String> {
+fn hasher(state: &AppState) -> AppResult<Argon2<'static>> {
+    let params = argon2::Params::new(
+        state.config.argon2_memory_kib,
+        state.config.argon2_iterations,
+        1,
+        None,
+    )
+    .map_err(AppError::internal)?;
+    Ok(Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        params,
+    ))
+}
+
+async fn hash_password(state: &AppState, password: String) -> AppResult<String> {
+    let hasher = hasher(state)?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
+        hasher
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
     })
@@ -84,27 +100,23 @@ async fn hash_password(password: String) -> AppResult<String> {
     .map_err(AppError::internal)
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
+async fn verify_password(hasher: Argon2<'static>, password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
+            .map(|h| hasher.verify_password(password.as_bytes(), &h).is_ok())
             .unwrap_or(false)
     })
     .await
     .unwrap_or(false)
 }
 
-/// A real hash to verify against when the user does not exist, so "no such user" takes as long
-/// as "wrong password".
-fn decoy_hash() -> &'static str {
+/// A real hash (with the configured cost) to verify against when the user does not exist, so
+/// "no such user" takes as long as "wrong password".
+fn decoy_hash(hasher: &Argon2<'static>) -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
     DECOY.get_or_init(|| {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
+        hasher
             .hash_password(b"decoy password for timing", &salt)
             .expect("hashing a constant")
             .to_string()
@@ -129,7 +141,7 @@ pub async fn register(state: &AppState, req: RegisterRequest) -> AppResult<UserP
         Some(n) => validate_display_name(n)?,
         None => username.clone(),
     };
-    let password_hash = hash_password(req.password).await?;
+    let password_hash = hash_password(state, req.password).await?;
     let user = state
         .store
         .create_user(NewUser {
@@ -157,10 +169,12 @@ pub async fn register(state: &AppState, req: RegisterRequest) -> AppResult<UserP
 pub async fn login(state: &AppState, req: LoginRequest) -> AppResult<LoginResponse> {
     let wrong = || AppError::new(ErrorCode::WrongCredentials, "wrong username or password");
     let record = state.store.user_by_username(req.username.trim()).await?;
-    let hash = record
-        .as_ref()
-        .map_or_else(|| decoy_hash().to_owned(), |r| r.password_hash.clone());
-    let verified = verify_password(req.password, hash).await;
+    let hasher = hasher(state)?;
+    let hash = record.as_ref().map_or_else(
+        || decoy_hash(&hasher).to_owned(),
+        |r| r.password_hash.clone(),
+    );
+    let verified = verify_password(hasher, req.password, hash).await;
     let user = match record {
         Some(r) if verified => r.public,
         _ => return Err(wrong()),

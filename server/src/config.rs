@@ -39,6 +39,10 @@ pub struct Config {
     /// New users accept direct messages from anyone (instead of friends only). Suits a
     /// company-internal deployment; users can change their own setting either way.
     pub open_direct_messages: bool,
+    /// Argon2id memory cost for password hashes, in KiB (OWASP's 19 MiB by default).
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations.
+    pub argon2_iterations: u32,
 }
 
 impl Default for Config {
@@ -57,6 +61,8 @@ impl Default for Config {
             history_page_max: 200,
             shutdown_grace_secs: 10,
             open_direct_messages: false,
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
         }
     }
 }
@@ -108,6 +114,10 @@ pub struct ConfigArgs {
     pub shutdown_grace_secs: Option<u64>,
     #[arg(long, env = "CONFAB_OPEN_DIRECT_MESSAGES")]
     pub open_direct_messages: Option<bool>,
+    #[arg(long, env = "CONFAB_ARGON2_MEMORY_KIB")]
+    pub argon2_memory_kib: Option<u32>,
+    #[arg(long, env = "CONFAB_ARGON2_ITERATIONS")]
+    pub argon2_iterations: Option<u32>,
 }
 
 impl ConfigArgs {
@@ -138,7 +148,13 @@ impl ConfigArgs {
             token_ttl_secs,
             history_page_max,
             shutdown_grace_secs,
-            open_direct_messages
+            open_direct_messages,
+            argon2_memory_kib,
+            argon2_iterations
+        );
+        anyhow::ensure!(
+            c.argon2_memory_kib >= 64 && c.argon2_iterations >= 1,
+            "argon2 needs at least 64 KiB and 1 iteration"
         );
         anyhow::ensure!(
             c.max_frame_bytes >= 1024,

@@ -3,7 +3,8 @@
 //! Every command takes `--server URL` (env `CONFAB_SERVER`) and `--json` (one JSON object per
 //! line on stdout). Logins are kept per server in `credentials.json` (see
 //! `confab_sdk::credentials`). Errors go to stderr as `error: <code>: <message>` with exit
-//! status 1; usage errors exit with status 2.
+//! status 1; usage errors exit with status 2. `CONFAB_LOG` (e.g. `confab_sdk=trace`) turns on
+//! diagnostics on stderr.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, IsTerminal, Write};
@@ -17,13 +18,13 @@ use confab_sdk::credentials::{CredentialStore, Credentials};
 use confab_sdk::proto::http::{LoginRequest, RegisterRequest};
 use confab_sdk::proto::{
     Content, ConversationKind, ConversationSummary, Event, HistoryRequest, MembersRequest, Message,
-    Millis, SendRequest, SystemEvent, Target, UserId,
+    Millis, SendRequest, Target, UserId,
 };
 use confab_sdk::{
     new_client_msg_id, Client, ClientEvent, ClientOptions, Endpoint, Error, DEFAULT_SERVER,
 };
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[derive(Parser)]
 #[command(
@@ -182,6 +183,13 @@ type CliResult<T = ()> = Result<T, Failure>;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Diagnostics on stderr when asked for, e.g. CONFAB_LOG=confab_sdk=trace.
+    if std::env::var_os("CONFAB_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_env("CONFAB_LOG"))
+            .with_writer(io::stderr)
+            .init();
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -348,6 +356,7 @@ impl App {
             }
         } else {
             let mut table = Table::new(["", "ID", "NAME", "CREATED", "LAST USED", "EXPIRES"]);
+            table.align_right(1);
             for d in &devices {
                 table.row([
                     if d.current { "*" } else { "" }.to_string(),
@@ -840,6 +849,14 @@ impl Names {
         name
     }
 
+    /// The name of the user whose id is in `event[field]`.
+    async fn field(&mut self, client: &Client, event: &Value, field: &str) -> String {
+        match event[field].as_i64() {
+            Some(id) => self.get(client, id).await,
+            None => "someone".to_string(),
+        }
+    }
+
     async fn list(&mut self, client: &Client, ids: &[UserId]) -> String {
         let mut names = Vec::with_capacity(ids.len());
         for &id in ids {
@@ -850,22 +867,19 @@ impl Names {
 }
 
 /// A message's content as one line of text.
+// The protocol may grow new kinds of content; they are shown in a generic form.
+#[allow(unreachable_patterns)]
 async fn describe(client: &Client, names: &mut Names, message: &Message) -> String {
     let text = match &message.content {
         Content::Text { text } => text.clone(),
         Content::Recalled => "(recalled)".to_string(),
-        Content::System(SystemEvent::GroupCreated { by, name, members }) => format!(
-            "* {} created the group \"{name}\" with {}",
-            names.get(client, *by).await,
-            names.list(client, members).await
-        ),
-        Content::System(SystemEvent::MembersAdded { by, user_ids }) => format!(
-            "* {} added {}",
-            names.get(client, *by).await,
-            names.list(client, user_ids).await
-        ),
-        Content::System(SystemEvent::MessageRecalled { by, seq }) => {
-            format!("* {} recalled #{seq}", names.get(client, *by).await)
+        Content::System(event) => {
+            let event = serde_json::to_value(event).unwrap_or_default();
+            format!("* {}", describe_system(client, names, &event).await)
+        }
+        other => {
+            let other = serde_json::to_value(other).unwrap_or_default();
+            format!("({})", other["type"].as_str().unwrap_or("unknown content"))
         }
     };
     match message.reply_to {
@@ -874,8 +888,77 @@ async fn describe(client: &Client, names: &mut Names, message: &Message) -> Stri
     }
 }
 
+/// A system event (in its JSON form, tagged by `kind`) as a sentence.
+async fn describe_system(client: &Client, names: &mut Names, event: &Value) -> String {
+    let kind = event["kind"].as_str().unwrap_or("event");
+    match kind {
+        "group_created" => {
+            let by = names.field(client, event, "by").await;
+            let members = user_ids(&event["members"]);
+            format!(
+                "{by} created the group \"{}\" with {}",
+                event["name"].as_str().unwrap_or_default(),
+                names.list(client, &members).await
+            )
+        }
+        "members_added" => {
+            let by = names.field(client, event, "by").await;
+            let added = user_ids(&event["user_ids"]);
+            format!("{by} added {}", names.list(client, &added).await)
+        }
+        "message_recalled" => {
+            let by = names.field(client, event, "by").await;
+            format!("{by} recalled #{}", event["seq"])
+        }
+        "member_joined" => format!("{} joined", names.field(client, event, "user_id").await),
+        "member_left" => format!("{} left", names.field(client, event, "user_id").await),
+        "member_kicked" => {
+            let by = names.field(client, event, "by").await;
+            format!(
+                "{by} removed {}",
+                names.field(client, event, "user_id").await
+            )
+        }
+        "group_renamed" => {
+            let by = names.field(client, event, "by").await;
+            format!(
+                "{by} renamed the group to \"{}\"",
+                event["name"].as_str().unwrap_or_default()
+            )
+        }
+        "group_dissolved" => format!(
+            "{} dissolved the group",
+            names.field(client, event, "by").await
+        ),
+        _ => {
+            let mut parts = vec![kind.replace('_', " ")];
+            if let Some(fields) = event.as_object() {
+                for (key, value) in fields.iter().filter(|(k, _)| k.as_str() != "kind") {
+                    let shown = match (key.as_str(), value.as_i64()) {
+                        ("by" | "user_id" | "from" | "to", Some(id)) => names.get(client, id).await,
+                        _ => value.to_string(),
+                    };
+                    parts.push(format!("{key}={shown}"));
+                }
+            }
+            parts.join(" ")
+        }
+    }
+}
+
+fn user_ids(value: &Value) -> Vec<UserId> {
+    value
+        .as_array()
+        .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default()
+}
+
 async fn preview(client: &Client, names: &mut Names, c: &ConversationSummary) -> String {
     match &c.last_message {
+        // System events name their actor already.
+        Some(m) if matches!(m.content, Content::System(_)) => {
+            truncate(&describe(client, names, m).await, 50)
+        }
         Some(m) => {
             let sender = names.get(client, m.sender_id).await;
             let text = describe(client, names, m).await;
@@ -885,6 +968,8 @@ async fn preview(client: &Client, names: &mut Names, c: &ConversationSummary) ->
     }
 }
 
+// The protocol may grow new events; they are shown as their JSON.
+#[allow(unreachable_patterns)]
 async fn describe_event(client: &Client, names: &mut Names, event: &Event) -> String {
     match event {
         Event::Message(m) => format!(
@@ -917,6 +1002,7 @@ async fn describe_event(client: &Client, names: &mut Names, event: &Event) -> St
             }
         }
         Event::Hello(h) => format!("connected as {}", h.user.username),
+        other => serde_json::to_string(other).unwrap_or_default(),
     }
 }
 
