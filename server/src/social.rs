@@ -10,9 +10,11 @@ use confab_proto::{
 use crate::error::{AppError, AppResult};
 use crate::state::{now_millis, Actor, AppState};
 
-fn push(state: &AppState, users: &[UserId], event: ContactEvent) {
+/// Pushes a contact event to every device of `users`; the asking connection already has the
+/// answer, so it is skipped.
+fn push(state: &AppState, actor: &Actor, users: &[UserId], event: ContactEvent) {
     let frame = confab_proto::encode_event(&Event::Contact(event));
-    state.broker.publish(users, frame.into(), None);
+    state.broker.publish(users, frame.into(), actor.conn_id);
 }
 
 async fn other_user(state: &AppState, actor: &Actor, user: UserId) -> AppResult<UserPublic> {
@@ -87,6 +89,7 @@ pub async fn request(state: &AppState, actor: &Actor, req: FriendRequestSend) ->
         .public;
     push(
         state,
+        actor,
         &[to.id, actor.user_id],
         ContactEvent::Requested {
             request: FriendRequest {
@@ -116,9 +119,15 @@ async fn accept_inner(
         .await?
         .ok_or_else(|| AppError::not_found("user"))?
         .public;
-    push(state, &[from.id], ContactEvent::Accepted { user: me });
     push(
         state,
+        actor,
+        &[from.id],
+        ContactEvent::Accepted { user: me },
+    );
+    push(
+        state,
+        actor,
         &[actor.user_id],
         ContactEvent::Accepted { user: from.clone() },
     );
@@ -147,6 +156,7 @@ pub async fn decline(state: &AppState, actor: &Actor, from: UserId) -> AppResult
     }
     push(
         state,
+        actor,
         &[actor.user_id],
         ContactEvent::Declined { user_id: from },
     );
@@ -159,11 +169,13 @@ pub async fn delete(state: &AppState, actor: &Actor, friend: UserId) -> AppResul
     }
     push(
         state,
+        actor,
         &[actor.user_id],
         ContactEvent::Removed { user_id: friend },
     );
     push(
         state,
+        actor,
         &[friend],
         ContactEvent::Removed {
             user_id: actor.user_id,
@@ -194,6 +206,7 @@ pub async fn remark(state: &AppState, actor: &Actor, req: SetFriendRemark) -> Ap
     }
     push(
         state,
+        actor,
         &[actor.user_id],
         ContactEvent::Remark {
             user_id: req.user_id,
@@ -211,6 +224,7 @@ pub async fn block(state: &AppState, actor: &Actor, user: UserId, blocked: bool)
         .await?;
     push(
         state,
+        actor,
         &[actor.user_id],
         ContactEvent::Blocked {
             user_id: user,

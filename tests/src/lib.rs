@@ -46,6 +46,10 @@ impl TestServer {
         let mut config = Config {
             bind: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),
+            // Cheap password hashing: these tests register many users, and the hash cost is
+            // not what they check.
+            argon2_memory_kib: 256,
+            argon2_iterations: 1,
             ..Config::default()
         };
         tweak(&mut config);
@@ -70,6 +74,15 @@ impl TestServer {
     pub async fn user(&self, username: &str) -> LoginResponse {
         register(&self.base_url, username).await;
         login(&self.base_url, username, "test-device").await
+    }
+
+    /// Registers and logs in `username` and connects one device.
+    pub async fn client(&self, username: &str) -> (confab_sdk::Client, LoginResponse) {
+        let login = self.user(username).await;
+        let client = confab_sdk::Client::connect(&self.base_url, &login.token)
+            .await
+            .expect("connects");
+        (client, login)
     }
 
     pub async fn stop(&mut self) {
@@ -258,4 +271,21 @@ async fn reqwest_get_ok(url: &str) -> bool {
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf).await;
     buf.starts_with(b"HTTP/1.0 200") || buf.starts_with(b"HTTP/1.1 200")
+}
+
+/// Sends any request and returns the answer as JSON, or the error code.
+pub async fn call(
+    client: &confab_sdk::Client,
+    request: confab_proto::Request,
+) -> Result<serde_json::Value, confab_proto::ErrorCode> {
+    client
+        .request::<serde_json::Value>(request)
+        .await
+        .map_err(|e| e.code().unwrap_or_else(|| panic!("transport failure: {e}")))
+}
+
+/// Raises this process's open-file limit to its hard limit (tests that hold thousands of
+/// sockets on both ends).
+pub fn raise_fd_limit() {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
 }
