@@ -6,12 +6,15 @@ use std::time::Duration;
 
 use confab_proto::http::{LoginRequest, LoginResponse, RegisterRequest};
 use confab_proto::{
-    ClientFrame, Content, ConversationId, ConversationRef, ConversationSummary, CreateGroup,
-    Device, DeviceId, DevicesResponse, Empty, GetUser, Hello, HistoryRequest, HistoryResponse,
+    BlockedResponse, ClientFrame, Content, ConversationId, ConversationRef, ConversationSummary,
+    CreateGroup, Device, DeviceId, DevicesResponse, Empty, Friend, FriendRequestSend,
+    FriendRequestsResponse, FriendsResponse, GetUser, GroupInfo, GroupJoin, GroupJoinResponse,
+    GroupMute, GroupSetRole, GroupText, GroupUpdate, GroupUser, GroupUsers, Hello, HistoryRequest,
+    HistoryResponse, InviteCodeRequest, InviteCodeResponse, JoinRequest, JoinRequestsResponse,
     MarkRead, MarkReadResponse, MembersRequest, MembersResponse, Message, Presence,
     PresenceRequest, PresenceResponse, ReadByRequest, ReadByResponse, RecallRequest, Request,
-    RevokeDevice, SendRequest, SendResponse, Seq, SyncResponse, Target, UpdateProfile, UserId,
-    UserPublic,
+    RevokeDevice, Role, SearchUsers, SendRequest, SendResponse, Seq, SetFriendRemark, SetMuted,
+    Settings, SyncResponse, Target, UpdateProfile, UserId, UserPublic, UserRef, UsersPage,
 };
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
@@ -513,6 +516,314 @@ impl Client {
             .request(Request::Presence(PresenceRequest { user_ids }))
             .await?;
         Ok(answer.presence)
+    }
+
+    /// Mute or unmute notifications for a conversation: this user's own preference, shown to
+    /// all their devices as [`ConversationSummary::muted`]. Any member may do it, in direct
+    /// chats too.
+    pub async fn set_muted(&self, conversation_id: ConversationId, muted: bool) -> Result<()> {
+        self.request_empty(Request::SetMuted(SetMuted {
+            conversation_id,
+            muted,
+        }))
+        .await
+    }
+
+    // ---- people ------------------------------------------------------------------------
+
+    /// The first page of users whose username starts with `query` or whose display name
+    /// contains it (case-insensitively), this user excluded. Use
+    /// [`Client::search_users_page`] for more pages.
+    pub async fn search_users(&self, query: impl Into<String>) -> Result<UsersPage> {
+        self.search_users_page(SearchUsers {
+            query: query.into(),
+            after: None,
+            limit: None,
+        })
+        .await
+    }
+
+    /// A page of a user search; pass the last user id of a page as `after` for the next.
+    pub async fn search_users_page(&self, request: SearchUsers) -> Result<UsersPage> {
+        self.request(Request::SearchUsers(request)).await
+    }
+
+    /// Ask `user_id` to be friends, with an optional note (at most 200 characters). If they
+    /// had already asked this user, the two become friends at once. Fails with
+    /// `already_exists` when already friends, and `not_allowed` when either blocked the other.
+    pub async fn friend_request(&self, user_id: UserId, note: Option<String>) -> Result<()> {
+        self.request_empty(Request::FriendRequest(FriendRequestSend { user_id, note }))
+            .await
+    }
+
+    /// Accept the pending friend request from `user_id`; `not_found` if there is none.
+    pub async fn friend_accept(&self, user_id: UserId) -> Result<Friend> {
+        self.request(Request::FriendAccept(UserRef { user_id }))
+            .await
+    }
+
+    /// Decline the pending friend request from `user_id`; `not_found` if there is none.
+    pub async fn friend_decline(&self, user_id: UserId) -> Result<()> {
+        self.request_empty(Request::FriendDecline(UserRef { user_id }))
+            .await
+    }
+
+    /// End the friendship with `user_id` (for both); `not_found` if they are not friends.
+    pub async fn friend_delete(&self, user_id: UserId) -> Result<()> {
+        self.request_empty(Request::FriendDelete(UserRef { user_id }))
+            .await
+    }
+
+    /// This user's friends, each with this user's remark for them.
+    pub async fn friends(&self) -> Result<Vec<Friend>> {
+        let answer: FriendsResponse = self.request(Request::Friends).await?;
+        Ok(answer.friends)
+    }
+
+    /// Pending friend requests: those sent to this user and those this user sent.
+    pub async fn friend_requests(&self) -> Result<FriendRequestsResponse> {
+        self.request(Request::FriendRequests).await
+    }
+
+    /// Set this user's private remark (alias) for a friend; an empty `remark` clears it.
+    pub async fn friend_remark(&self, user_id: UserId, remark: impl Into<String>) -> Result<()> {
+        self.request_empty(Request::FriendRemark(SetFriendRemark {
+            user_id,
+            remark: remark.into(),
+        }))
+        .await
+    }
+
+    /// Block a user: neither can send the other direct messages or friend requests.
+    pub async fn block(&self, user_id: UserId) -> Result<()> {
+        self.request_empty(Request::Block(UserRef { user_id }))
+            .await
+    }
+
+    /// Lift a block.
+    pub async fn unblock(&self, user_id: UserId) -> Result<()> {
+        self.request_empty(Request::Unblock(UserRef { user_id }))
+            .await
+    }
+
+    /// The users this user blocked.
+    pub async fn blocked(&self) -> Result<Vec<UserPublic>> {
+        let answer: BlockedResponse = self.request(Request::Blocked).await?;
+        Ok(answer.users)
+    }
+
+    /// This user's settings (who may open a direct chat with them).
+    pub async fn get_settings(&self) -> Result<Settings> {
+        self.request(Request::GetSettings).await
+    }
+
+    /// Replace this user's settings; the answer is the settings now in force.
+    pub async fn update_settings(&self, settings: Settings) -> Result<Settings> {
+        self.request(Request::UpdateSettings(settings)).await
+    }
+
+    // ---- group administration ----------------------------------------------------------
+
+    /// A group's settings and this user's own view of it (role, remark, nickname, mute; the
+    /// invite code for owners and admins).
+    pub async fn group_info(&self, conversation_id: ConversationId) -> Result<GroupInfo> {
+        self.request(Request::GroupInfo(ConversationRef { conversation_id }))
+            .await
+    }
+
+    /// Add users to a group (owners and admins; any member when the join policy is `free`).
+    /// Users already in it are skipped; `already_exists` if that leaves nobody to add.
+    pub async fn group_invite(
+        &self,
+        conversation_id: ConversationId,
+        user_ids: Vec<UserId>,
+    ) -> Result<()> {
+        self.request_empty(Request::GroupInvite(GroupUsers {
+            conversation_id,
+            user_ids,
+        }))
+        .await
+    }
+
+    /// Join a group by id (per its join policy: at once when `free`, a request waiting for
+    /// approval when `approval`, `not_allowed` when `invite_only`) or by invite code (at once).
+    /// The answer tells whether this user joined or waits.
+    pub async fn group_join(&self, join: GroupJoin) -> Result<GroupJoinResponse> {
+        self.request(Request::GroupJoin(join)).await
+    }
+
+    /// Pending join requests of a group (owners and admins).
+    pub async fn group_join_requests(
+        &self,
+        conversation_id: ConversationId,
+    ) -> Result<Vec<JoinRequest>> {
+        let answer: JoinRequestsResponse = self
+            .request(Request::GroupJoinRequests(ConversationRef {
+                conversation_id,
+            }))
+            .await?;
+        Ok(answer.requests)
+    }
+
+    /// Approve `user_id`'s join request: they become a member (owners and admins).
+    pub async fn group_approve(
+        &self,
+        conversation_id: ConversationId,
+        user_id: UserId,
+    ) -> Result<()> {
+        self.request_empty(Request::GroupApprove(GroupUser {
+            conversation_id,
+            user_id,
+        }))
+        .await
+    }
+
+    /// Reject `user_id`'s join request (owners and admins).
+    pub async fn group_reject(
+        &self,
+        conversation_id: ConversationId,
+        user_id: UserId,
+    ) -> Result<()> {
+        self.request_empty(Request::GroupReject(GroupUser {
+            conversation_id,
+            user_id,
+        }))
+        .await
+    }
+
+    /// Leave a group. The owner must transfer ownership first, unless alone in it.
+    pub async fn group_leave(&self, conversation_id: ConversationId) -> Result<()> {
+        self.request_empty(Request::GroupLeave(ConversationRef { conversation_id }))
+            .await
+    }
+
+    /// Remove a member: the owner may remove admins and members, an admin only members.
+    pub async fn group_kick(&self, conversation_id: ConversationId, user_id: UserId) -> Result<()> {
+        self.request_empty(Request::GroupKick(GroupUser {
+            conversation_id,
+            user_id,
+        }))
+        .await
+    }
+
+    /// Dissolve a group (owner only). It stays readable; nothing new can happen in it.
+    pub async fn group_dissolve(&self, conversation_id: ConversationId) -> Result<()> {
+        self.request_empty(Request::GroupDissolve(ConversationRef { conversation_id }))
+            .await
+    }
+
+    /// Hand ownership to another member (owner only); the old owner becomes an admin.
+    pub async fn group_transfer(
+        &self,
+        conversation_id: ConversationId,
+        user_id: UserId,
+    ) -> Result<()> {
+        self.request_empty(Request::GroupTransfer(GroupUser {
+            conversation_id,
+            user_id,
+        }))
+        .await
+    }
+
+    /// Make a member an admin or a plain member again (owner only). Ownership moves with
+    /// [`Client::group_transfer`]; [`Role::Owner`] here is `invalid_argument`.
+    pub async fn group_set_role(
+        &self,
+        conversation_id: ConversationId,
+        user_id: UserId,
+        role: Role,
+    ) -> Result<()> {
+        self.request_empty(Request::GroupSetRole(GroupSetRole {
+            conversation_id,
+            user_id,
+            role,
+        }))
+        .await
+    }
+
+    /// Change a group's name, avatar, announcement, join policy or mute-all (owners and
+    /// admins); fields left `None` stay as they are, an empty avatar or announcement clears
+    /// it. Each change is recorded as a system event. The answer is the group afterwards.
+    ///
+    /// ```no_run
+    /// # async fn example(client: confab_sdk::Client) -> confab_sdk::Result<()> {
+    /// use confab_sdk::proto::{GroupUpdate, JoinPolicy};
+    /// let info = client
+    ///     .group_update(GroupUpdate {
+    ///         conversation_id: 9,
+    ///         announcement: Some("standup at 10".into()),
+    ///         join_policy: Some(JoinPolicy::InviteOnly),
+    ///         ..GroupUpdate::default()
+    ///     })
+    ///     .await?;
+    /// assert_eq!(info.announcement.as_deref(), Some("standup at 10"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn group_update(&self, update: GroupUpdate) -> Result<GroupInfo> {
+        self.request(Request::GroupUpdate(update)).await
+    }
+
+    /// Set this user's private remark for a group (at most 64 characters); empty clears it.
+    pub async fn group_remark(
+        &self,
+        conversation_id: ConversationId,
+        text: impl Into<String>,
+    ) -> Result<()> {
+        self.request_empty(Request::GroupRemark(GroupText {
+            conversation_id,
+            text: text.into(),
+        }))
+        .await
+    }
+
+    /// Set this user's nickname in a group (at most 32 characters), seen by every member;
+    /// empty clears it.
+    pub async fn group_nickname(
+        &self,
+        conversation_id: ConversationId,
+        text: impl Into<String>,
+    ) -> Result<()> {
+        self.request_empty(Request::GroupNickname(GroupText {
+            conversation_id,
+            text: text.into(),
+        }))
+        .await
+    }
+
+    /// Stop a member from sending for `duration` (whole seconds, rounded up; at most 30 days);
+    /// [`Duration::ZERO`] lifts the mute. The owner may mute admins and members, an admin only
+    /// members.
+    pub async fn group_mute(
+        &self,
+        conversation_id: ConversationId,
+        user_id: UserId,
+        duration: Duration,
+    ) -> Result<()> {
+        let duration_secs = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+        self.request_empty(Request::GroupMute(GroupMute {
+            conversation_id,
+            user_id,
+            duration_secs,
+        }))
+        .await
+    }
+
+    /// The group's invite code (owners and admins), made on first use; with `reset`, a new one
+    /// replaces it and the old code stops working. Anyone with the code joins with
+    /// [`Client::group_join`].
+    pub async fn group_invite_code(
+        &self,
+        conversation_id: ConversationId,
+        reset: bool,
+    ) -> Result<String> {
+        let answer: InviteCodeResponse = self
+            .request(Request::GroupInviteCode(InviteCodeRequest {
+                conversation_id,
+                reset,
+            }))
+            .await?;
+        Ok(answer.invite_code)
     }
 
     /// Close the connection gracefully: requests still waiting fail with [`Error::Closed`], the

@@ -5,8 +5,13 @@
 //!
 //! - [`Client`]: one device's connection. [`Client::register`] and [`Client::login`] use the
 //!   HTTP account endpoints; [`Client::connect`] opens the WebSocket with the token and returns
-//!   a client with one typed async method per request (`send_text`, `sync`, `history`, …),
-//!   plus the generic [`Client::request`].
+//!   a client with one typed async method per request (`send_text`, `sync`, `history`, …;
+//!   people: `search_users`, `friend_request`, `friend_accept`, `block`, `update_settings`, …;
+//!   group administration: `group_info`, `group_invite`, `group_join`, `group_kick`,
+//!   `group_update`, `group_mute`, …), plus the generic [`Client::request`].
+//! - Pushed events besides messages include [`proto::ContactEvent`]s (friend requests,
+//!   friendships, remarks, blocks) and [`proto::ConversationChanged`] (refetch that
+//!   conversation with [`Client::get_conversation`]).
 //! - [`ClientEvent`] and [`Events`]: pushed messages, read positions, typing and presence, and
 //!   the connection's own news (dropped, back, caught up). Messages arrive once each and in
 //!   seq order per conversation, also across reconnects.

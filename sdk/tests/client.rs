@@ -722,3 +722,298 @@ async fn register_and_login_map_http_errors() {
     .unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::UsernameTaken), "{err:?}");
 }
+
+/// The canned answer to a people or group request, as the server's JSON.
+fn canned_answer(request: &Request) -> serde_json::Value {
+    use serde_json::json;
+    let friend = json!({"user": user(2, "bob"), "remark": "Bobby", "since": 5_000});
+    let info = json!({
+        "conversation_id": 5, "name": "Team", "announcement": "standup at 10",
+        "join_policy": "invite_only", "mute_all": false, "owner_id": 1, "member_count": 3,
+        "max_members": 100, "dissolved": false, "my_role": "owner", "invite_code": "abc"
+    });
+    match request {
+        Request::SearchUsers(_) => json!({"users": [user(2, "bob")], "has_more": true}),
+        Request::FriendAccept(_) => friend,
+        Request::Friends => json!({ "friends": [friend] }),
+        Request::FriendRequests => json!({
+            "incoming": [],
+            "outgoing": [{"from": user(1, "alice"), "to": user(3, "carol"), "note": "hi",
+                          "created_at": 6_000}],
+        }),
+        Request::Blocked => json!({"users": [user(3, "carol")]}),
+        Request::GetSettings => json!({"direct_messages": "friends_only"}),
+        Request::UpdateSettings(_) => json!({"direct_messages": "anyone"}),
+        Request::GroupInfo(_) | Request::GroupUpdate(_) => info,
+        Request::GroupJoin(_) => json!({"conversation_id": 5, "outcome": "pending"}),
+        Request::GroupJoinRequests(_) => json!({"requests": [
+            {"conversation_id": 5, "user": user(3, "carol"), "note": null, "created_at": 7_000}
+        ]}),
+        Request::GroupInviteCode(_) => json!({"conversation_id": 5, "invite_code": "xyz"}),
+        _ => json!({}),
+    }
+}
+
+#[tokio::test]
+async fn people_and_group_methods_speak_the_wire_forms() {
+    use confab_proto::{DirectPolicy, GroupJoin, GroupUpdate, JoinOutcome, JoinPolicy, Role};
+    use serde_json::json;
+
+    let mut server = MockServer::start(60_000).await;
+    let (client, mut conn) = server.connect(options()).await;
+    let (seen_tx, mut seen) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(frame) = conn.request().await {
+            let _ = seen_tx.send(serde_json::to_value(&frame.request).unwrap());
+            let answer = canned_answer(&frame.request);
+            conn.send(format!(r#"{{"id":{},"ok":{answer}}}"#, frame.id))
+                .await;
+        }
+    });
+    // Each call's frame as sent (without its id).
+    let mut sent = move || {
+        seen.try_recv()
+            .expect("the request reached the server before its answer")
+    };
+
+    client.set_muted(5, true).await.unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "set_muted", "data": {"conversation_id": 5, "muted": true}})
+    );
+
+    // People.
+    let page = client.search_users("bo").await.unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "search_users", "data": {"query": "bo"}})
+    );
+    assert_eq!(
+        (page.users[0].username.as_str(), page.has_more),
+        ("bob", true)
+    );
+
+    client
+        .friend_request(2, Some("it's Ann".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "friend_request", "data": {"user_id": 2, "note": "it's Ann"}})
+    );
+    client.friend_request(3, None).await.unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "friend_request", "data": {"user_id": 3}})
+    );
+
+    let friend = client.friend_accept(2).await.unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "friend_accept", "data": {"user_id": 2}})
+    );
+    assert_eq!(
+        (friend.user.id, friend.remark.as_deref(), friend.since),
+        (2, Some("Bobby"), 5_000)
+    );
+
+    client.friend_decline(3).await.unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "friend_decline", "data": {"user_id": 3}})
+    );
+    client.friend_delete(2).await.unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "friend_delete", "data": {"user_id": 2}})
+    );
+
+    // Requests without a body carry no `data`.
+    let friends = client.friends().await.unwrap();
+    assert_eq!(sent(), json!({"type": "friends"}));
+    assert_eq!(friends.len(), 1);
+    let requests = client.friend_requests().await.unwrap();
+    assert_eq!(sent(), json!({"type": "friend_requests"}));
+    assert_eq!(
+        (requests.incoming.len(), requests.outgoing[0].to.id),
+        (0, 3)
+    );
+
+    client.friend_remark(2, "Bob (work)").await.unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "friend_remark", "data": {"user_id": 2, "remark": "Bob (work)"}})
+    );
+    client.block(3).await.unwrap();
+    assert_eq!(sent(), json!({"type": "block", "data": {"user_id": 3}}));
+    client.unblock(3).await.unwrap();
+    assert_eq!(sent(), json!({"type": "unblock", "data": {"user_id": 3}}));
+    let blocked = client.blocked().await.unwrap();
+    assert_eq!(sent(), json!({"type": "blocked"}));
+    assert_eq!(blocked[0].username, "carol");
+
+    let settings = client.get_settings().await.unwrap();
+    assert_eq!(sent(), json!({"type": "get_settings"}));
+    assert_eq!(settings.direct_messages, DirectPolicy::FriendsOnly);
+    let settings = client
+        .update_settings(confab_proto::Settings {
+            direct_messages: DirectPolicy::Anyone,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "update_settings", "data": {"direct_messages": "anyone"}})
+    );
+    assert_eq!(settings.direct_messages, DirectPolicy::Anyone);
+
+    // Groups.
+    let info = client.group_info(5).await.unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "group_info", "data": {"conversation_id": 5}})
+    );
+    assert_eq!(
+        (info.join_policy, info.my_role, info.invite_code.as_deref()),
+        (JoinPolicy::InviteOnly, Some(Role::Owner), Some("abc"))
+    );
+
+    client.group_invite(5, vec![7, 8]).await.unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "group_invite", "data": {"conversation_id": 5, "user_ids": [7, 8]}})
+    );
+
+    let joined = client
+        .group_join(GroupJoin {
+            invite_code: Some("xyz".into()),
+            ..GroupJoin::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "group_join", "data": {"invite_code": "xyz"}})
+    );
+    assert_eq!(joined.outcome, JoinOutcome::Pending);
+
+    let waiting = client.group_join_requests(5).await.unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "group_join_requests", "data": {"conversation_id": 5}})
+    );
+    assert_eq!(waiting[0].user.username, "carol");
+
+    let pair = json!({"conversation_id": 5, "user_id": 7});
+    client.group_approve(5, 7).await.unwrap();
+    assert_eq!(sent(), json!({"type": "group_approve", "data": pair}));
+    client.group_reject(5, 7).await.unwrap();
+    assert_eq!(sent(), json!({"type": "group_reject", "data": pair}));
+    client.group_kick(5, 7).await.unwrap();
+    assert_eq!(sent(), json!({"type": "group_kick", "data": pair}));
+    client.group_transfer(5, 7).await.unwrap();
+    assert_eq!(sent(), json!({"type": "group_transfer", "data": pair}));
+    client.group_leave(5).await.unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "group_leave", "data": {"conversation_id": 5}})
+    );
+    client.group_dissolve(5).await.unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "group_dissolve", "data": {"conversation_id": 5}})
+    );
+
+    client.group_set_role(5, 7, Role::Admin).await.unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "group_set_role",
+               "data": {"conversation_id": 5, "user_id": 7, "role": "admin"}})
+    );
+
+    let info = client
+        .group_update(GroupUpdate {
+            conversation_id: 5,
+            announcement: Some("standup at 10".into()),
+            mute_all: Some(true),
+            ..GroupUpdate::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "group_update",
+               "data": {"conversation_id": 5, "announcement": "standup at 10", "mute_all": true}})
+    );
+    assert_eq!(info.announcement.as_deref(), Some("standup at 10"));
+
+    client.group_remark(5, "family").await.unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "group_remark", "data": {"conversation_id": 5, "text": "family"}})
+    );
+    client.group_nickname(5, "Ann").await.unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "group_nickname", "data": {"conversation_id": 5, "text": "Ann"}})
+    );
+
+    // Mutes are whole seconds, rounded up so a short mute is never a lift.
+    for (duration, secs) in [
+        (Duration::from_secs(600), 600),
+        (Duration::from_millis(1_500), 2),
+        (Duration::ZERO, 0),
+    ] {
+        client.group_mute(5, 7, duration).await.unwrap();
+        assert_eq!(
+            sent(),
+            json!({"type": "group_mute",
+                   "data": {"conversation_id": 5, "user_id": 7, "duration_secs": secs}})
+        );
+    }
+
+    let code = client.group_invite_code(5, true).await.unwrap();
+    assert_eq!(
+        sent(),
+        json!({"type": "group_invite_code", "data": {"conversation_id": 5, "reset": true}})
+    );
+    assert_eq!(code, "xyz");
+}
+
+#[tokio::test]
+async fn contact_and_conversation_events_reach_the_application() {
+    use confab_proto::{ContactEvent, ConversationChanged};
+
+    let mut server = MockServer::start(60_000).await;
+    let (client, mut conn) = server.connect(options()).await;
+    conn.push(Event::Contact(ContactEvent::Blocked {
+        user_id: 3,
+        blocked: true,
+    }))
+    .await;
+    conn.push(Event::ConversationChanged(ConversationChanged {
+        conversation_id: 5,
+    }))
+    .await;
+    let first = client.next_event_timeout(WAIT).await.unwrap();
+    assert!(
+        matches!(
+            first,
+            ClientEvent::Server(Event::Contact(ContactEvent::Blocked {
+                user_id: 3,
+                blocked: true
+            }))
+        ),
+        "{first:?}"
+    );
+    let second = client.next_event_timeout(WAIT).await.unwrap();
+    assert!(
+        matches!(
+            second,
+            ClientEvent::Server(Event::ConversationChanged(ConversationChanged {
+                conversation_id: 5
+            }))
+        ),
+        "{second:?}"
+    );
+}

@@ -43,6 +43,25 @@ pub struct Config {
     pub argon2_memory_kib: u32,
     /// Argon2id iterations.
     pub argon2_iterations: u32,
+    /// Requests per second on one connection (bursts of twice that); 0 disables.
+    pub rate_requests_per_connection: u32,
+    /// Messages per second from one account, over all its devices (bursts of twice that); 0 disables.
+    pub rate_sends_per_user: u32,
+    /// New WebSocket connections per second from one address (bursts of twice that); 0 disables.
+    pub rate_connects_per_ip: u32,
+    /// Registrations per minute from one address; 0 disables.
+    pub rate_registrations_per_ip: u32,
+    /// Simultaneous connections of one account; 0 means no limit.
+    pub max_connections_per_user: usize,
+    /// Simultaneous connections from one address; 0 means no limit.
+    pub max_connections_per_ip: usize,
+    /// Failed logins of one account before each further attempt must wait (1 s, doubling).
+    pub login_failures_before_delay: u32,
+    /// Take the client address from X-Forwarded-For (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// Browser origins besides the server's own that may use the API and WebSocket (CORS and
+    /// the WebSocket `Origin` check).
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -63,6 +82,15 @@ impl Default for Config {
             open_direct_messages: false,
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
+            rate_requests_per_connection: 100,
+            rate_sends_per_user: 50,
+            rate_connects_per_ip: 50,
+            rate_registrations_per_ip: 10,
+            max_connections_per_user: 20,
+            max_connections_per_ip: 1000,
+            login_failures_before_delay: 5,
+            trust_forwarded_for: false,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -118,6 +146,25 @@ pub struct ConfigArgs {
     pub argon2_memory_kib: Option<u32>,
     #[arg(long, env = "CONFAB_ARGON2_ITERATIONS")]
     pub argon2_iterations: Option<u32>,
+    #[arg(long, env = "CONFAB_RATE_REQUESTS_PER_CONNECTION")]
+    pub rate_requests_per_connection: Option<u32>,
+    #[arg(long, env = "CONFAB_RATE_SENDS_PER_USER")]
+    pub rate_sends_per_user: Option<u32>,
+    #[arg(long, env = "CONFAB_RATE_CONNECTS_PER_IP")]
+    pub rate_connects_per_ip: Option<u32>,
+    #[arg(long, env = "CONFAB_RATE_REGISTRATIONS_PER_IP")]
+    pub rate_registrations_per_ip: Option<u32>,
+    #[arg(long, env = "CONFAB_MAX_CONNECTIONS_PER_USER")]
+    pub max_connections_per_user: Option<usize>,
+    #[arg(long, env = "CONFAB_MAX_CONNECTIONS_PER_IP")]
+    pub max_connections_per_ip: Option<usize>,
+    #[arg(long, env = "CONFAB_LOGIN_FAILURES_BEFORE_DELAY")]
+    pub login_failures_before_delay: Option<u32>,
+    #[arg(long, env = "CONFAB_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: Option<bool>,
+    /// Comma-separated.
+    #[arg(long, env = "CONFAB_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 impl ConfigArgs {
@@ -150,7 +197,16 @@ impl ConfigArgs {
             shutdown_grace_secs,
             open_direct_messages,
             argon2_memory_kib,
-            argon2_iterations
+            argon2_iterations,
+            rate_requests_per_connection,
+            rate_sends_per_user,
+            rate_connects_per_ip,
+            rate_registrations_per_ip,
+            max_connections_per_user,
+            max_connections_per_ip,
+            login_failures_before_delay,
+            trust_forwarded_for,
+            allowed_origins
         );
         anyhow::ensure!(
             c.argon2_memory_kib >= 64 && c.argon2_iterations >= 1,

@@ -23,6 +23,7 @@ pub mod error;
 pub mod gateway;
 pub mod groups;
 pub mod http;
+pub mod limits;
 pub mod messages;
 pub mod metrics;
 pub mod presence;
@@ -61,10 +62,25 @@ impl RunningServer {
         let app = http::router(state.clone());
         let shutdown = state.shutdown.clone();
         let st = state.clone();
+        // Keyed rate limiters forget idle keys once a minute.
+        let limits = state.limits.clone();
+        let stop = state.shutdown.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => limits.prune(),
+                    _ = stop.cancelled() => break,
+                }
+            }
+        });
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await?;
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await?;
             // Let sessions finish their in-flight requests and flush, then stop the store.
             st.sessions.close();
             let grace = std::time::Duration::from_secs(st.config.shutdown_grace_secs);

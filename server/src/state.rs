@@ -11,6 +11,7 @@ use crate::broker::Broker;
 use crate::config::Config;
 use crate::conversations::ConversationCache;
 use crate::gateway::hub::{ConnId, Hub};
+use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -24,6 +25,7 @@ pub struct Inner {
     pub hub: Arc<Hub>,
     pub conversations: ConversationCache,
     pub metrics: Metrics,
+    pub limits: Arc<Limits>,
     /// Cancelled when the server begins to shut down.
     pub shutdown: CancellationToken,
     /// Every WebSocket session, so shutdown can wait for them to drain.
@@ -37,6 +39,7 @@ impl AppState {
         broker: Arc<dyn Broker>,
         hub: Arc<Hub>,
     ) -> AppState {
+        let limits = Arc::new(Limits::new(&config));
         AppState(Arc::new(Inner {
             config,
             store,
@@ -44,6 +47,7 @@ impl AppState {
             hub,
             conversations: ConversationCache::default(),
             metrics: Metrics::default(),
+            limits,
             shutdown: CancellationToken::new(),
             sessions: TaskTracker::new(),
         }))

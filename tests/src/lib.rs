@@ -50,6 +50,13 @@ impl TestServer {
             // not what they check.
             argon2_memory_kib: 256,
             argon2_iterations: 1,
+            // Every test runs from one address and some drive thousands of requests: rate
+            // limits are off unless a test (tests/abuse.rs) turns them on.
+            rate_requests_per_connection: 0,
+            rate_sends_per_user: 0,
+            rate_connects_per_ip: 0,
+            rate_registrations_per_ip: 0,
+            max_connections_per_ip: 0,
             ..Config::default()
         };
         tweak(&mut config);
@@ -215,13 +222,17 @@ pub fn free_port() -> u16 {
 
 impl ServerProcess {
     pub async fn start(data_dir: &Path, port: u16) -> ServerProcess {
-        let child = std::process::Command::new(workspace_bin("confab-server"))
+        let mut child = std::process::Command::new(workspace_bin("confab-server"))
             .arg("--bind")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
             .arg(data_dir)
             .env("CONFAB_LOG", "warn")
             .env("CONFAB_OPEN_DIRECT_MESSAGES", "true")
+            .env("CONFAB_RATE_SENDS_PER_USER", "0")
+            .env("CONFAB_RATE_REQUESTS_PER_CONNECTION", "0")
+            .env("CONFAB_RATE_REGISTRATIONS_PER_IP", "0")
+            .env("CONFAB_RATE_CONNECTS_PER_IP", "0")
             .spawn()
             .expect("server binary starts");
         let base_url = format!("http://127.0.0.1:{port}");
@@ -232,6 +243,8 @@ impl ServerProcess {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("server did not become healthy");
     }
 

@@ -130,6 +130,11 @@ impl Hub {
         last
     }
 
+    /// How many connections the user has on this node.
+    pub fn user_connections(&self, user: UserId) -> usize {
+        self.users.get(&user).map_or(0, |c| c.len())
+    }
+
     pub fn is_online(&self, user: UserId) -> bool {
         self.users.get(&user).is_some_and(|c| !c.is_empty())
     }

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use super::dispatch::{dispatch, After};
 use super::hub::{Conn, Frame};
 use crate::accounts;
+use crate::limits::Limits as RateLimits;
 use crate::metrics::Metrics;
 use crate::presence;
 use crate::state::{now_millis, Actor, AppState};
@@ -26,6 +27,8 @@ use crate::store::SessionRecord;
 pub struct Authed {
     pub session: SessionRecord,
     pub user: UserPublic,
+    /// The connection's place in the per-address count, held for its lifetime.
+    pub slot: Option<crate::limits::ConnectionSlot>,
 }
 
 /// Frames above this many bytes end the connection (1009) instead of getting an error answer:
@@ -83,6 +86,7 @@ async fn authenticate_first_frame(
     state: &AppState,
     sink: &mut Sink,
     stream: &mut Stream,
+    ip: std::net::IpAddr,
 ) -> Option<(Authed, u64)> {
     let deadline = tokio::time::Instant::now() + state.config.auth_timeout();
     loop {
@@ -105,7 +109,25 @@ async fn authenticate_first_frame(
                 id,
                 request: Request::Auth(auth),
             }) => match accounts::authenticate(state, &auth.token).await {
-                Ok((session, user)) => return Some((Authed { session, user }, id)),
+                Ok((session, user)) => {
+                    match state.limits.admit(state.hub.user_connections(user.id), ip) {
+                        Ok(slot) => {
+                            let authed = Authed {
+                                session,
+                                user,
+                                slot: Some(slot),
+                            };
+                            return Some((authed, id));
+                        }
+                        Err(e) => {
+                            let _ = sink
+                                .send(WsMessage::Text(encode_error(Some(id), &e).into()))
+                                .await;
+                            send_close(sink, close::AUTH_FAILED, "too many connections").await;
+                            return None;
+                        }
+                    }
+                }
                 Err(e) => {
                     let _ = sink
                         .send(WsMessage::Text(encode_error(Some(id), &e.to_wire()).into()))
@@ -128,17 +150,18 @@ async fn authenticate_first_frame(
     }
 }
 
-pub async fn run(state: AppState, socket: WebSocket, authed: Option<Authed>) {
+pub async fn run(state: AppState, socket: WebSocket, authed: Option<Authed>, ip: std::net::IpAddr) {
     let (mut sink, mut stream) = socket.split();
     let (authed, auth_request_id) = match authed {
         Some(a) => (a, None),
-        None => match authenticate_first_frame(&state, &mut sink, &mut stream).await {
+        None => match authenticate_first_frame(&state, &mut sink, &mut stream, ip).await {
             Some((a, id)) => (a, Some(id)),
             None => return,
         },
     };
     let actor_user = authed.user.id;
     let device_id = authed.session.id;
+    let _slot = authed.slot;
 
     let (tx, rx) = mpsc::channel::<Frame>(state.config.outbox_frames);
     let conn = Arc::new(Conn::new(
@@ -203,6 +226,7 @@ async fn read_loop(
 ) -> Option<u16> {
     let idle = state.config.idle_timeout();
     let max_frame = state.config.max_frame_bytes;
+    let limiter = state.limits.connection_limiter();
     loop {
         let next = tokio::select! {
             biased;
@@ -233,7 +257,9 @@ async fn read_loop(
                     );
                     continue;
                 }
-                if let After::Close(code) = handle_text(state, actor, conn, text.as_str()).await {
+                if let After::Close(code) =
+                    handle_text(state, actor, conn, &limiter, text.as_str()).await
+                {
                     return Some(code);
                 }
             }
@@ -255,7 +281,13 @@ fn reply_error(conn: &Conn, id: Option<u64>, error: WireError) {
     conn.push(encode_error(id, &error).into());
 }
 
-async fn handle_text(state: &AppState, actor: &Actor, conn: &Conn, text: &str) -> After {
+async fn handle_text(
+    state: &AppState,
+    actor: &Actor,
+    conn: &Conn,
+    limiter: &Option<governor::DefaultDirectRateLimiter>,
+    text: &str,
+) -> After {
     let frame = match ClientFrame::decode(text) {
         Ok(f) => f,
         Err(e) => {
@@ -264,6 +296,15 @@ async fn handle_text(state: &AppState, actor: &Actor, conn: &Conn, text: &str) -
             return After::Continue;
         }
     };
+    let limited = RateLimits::check_request(limiter).and_then(|()| match frame.request {
+        Request::Send(_) => state.limits.check_send(actor.user_id),
+        _ => Ok(()),
+    });
+    if let Err(e) = limited {
+        Metrics::inc(&state.metrics.request_errors_total);
+        reply_error(conn, Some(frame.id), e);
+        return After::Continue;
+    }
     Metrics::inc(&state.metrics.requests_total);
     let kind = frame.request.kind();
     match dispatch(state, actor, frame.id, frame.request).await {

@@ -1,9 +1,11 @@
 //! The HTTP edge: account endpoints, the WebSocket upgrade, health and metrics. Each module
 //! exposes `router()`; they are merged here.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::body::Bytes;
-use axum::extract::{Query, State, WebSocketUpgrade};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, Query, State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -20,7 +22,21 @@ use crate::state::AppState;
 /// Request bodies of the account endpoints are small.
 const BODY_LIMIT: usize = 16 * 1024;
 
+/// The Content-Security-Policy of everything the server serves: only its own scripts, styles,
+/// images and connections; never framed.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data: blob:; media-src 'self' blob:; font-src 'self' data:; \
+    connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+    frame-ancestors 'none'";
+
 pub fn router(state: AppState) -> Router {
+    let cors = cors_layer(&state.config.allowed_origins);
+    let header = |name: &'static str, value: &'static str| {
+        tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+            header::HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        )
+    };
     Router::new()
         .route("/api/v1/register", post(register))
         .route("/api/v1/login", post(login))
@@ -29,7 +45,63 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/", get(index))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(cors)
+        .layer(header("content-security-policy", CSP))
+        .layer(header("x-content-type-options", "nosniff"))
+        .layer(header("referrer-policy", "no-referrer"))
+        .layer(header("x-frame-options", "DENY"))
+        .layer(header("cross-origin-opener-policy", "same-origin"))
         .with_state(state)
+}
+
+/// CORS for the configured origins only; without any, browsers get no cross-origin access.
+fn cors_layer(origins: &[String]) -> tower_http::cors::CorsLayer {
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+        .collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(list)
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+}
+
+/// The client's address: the socket peer, or the first X-Forwarded-For hop when the server
+/// is configured to trust its proxy.
+pub fn client_ip(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    if state.config.trust_forwarded_for {
+        if let Some(ip) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok())
+        {
+            return ip;
+        }
+    }
+    peer.ip()
+}
+
+/// Browsers send `Origin` with WebSocket handshakes; only the server's own origin and the
+/// configured ones may connect. Clients without `Origin` (SDK, CLI, bots) are not browsers.
+fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let origin = origin.trim_end_matches('/');
+    if state
+        .config
+        .allowed_origins
+        .iter()
+        .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin))
+    {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin_host = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    matches!((host, origin_host), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
 }
 
 /// An error as the HTTP API sends it: the status for its code and `{"error": {...}}`.
@@ -59,15 +131,47 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, HttpError> {
     })
 }
 
-async fn register(State(state): State<AppState>, body: Bytes) -> Result<Response, HttpError> {
+async fn register(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    state
+        .limits
+        .check_registration(client_ip(&state, peer, &headers))
+        .map_err(HttpError)?;
     let req: RegisterRequest = parse(&body)?;
     let user = accounts::register(&state, req).await?;
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
 
-async fn login(State(state): State<AppState>, body: Bytes) -> Result<Response, HttpError> {
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, HttpError> {
     let req: LoginRequest = parse(&body)?;
-    Ok(Json(accounts::login(&state, req).await?).into_response())
+    let ip = client_ip(&state, peer, &headers);
+    let username = req.username.clone();
+    state
+        .limits
+        .logins
+        .check(&username, ip)
+        .map_err(HttpError)?;
+    match accounts::login(&state, req).await {
+        Ok(answer) => {
+            state.limits.logins.succeeded(&username);
+            Ok(Json(answer).into_response())
+        }
+        Err(e) => {
+            if e.code == ErrorCode::WrongCredentials {
+                state.limits.logins.failed(&username, ip);
+            }
+            Err(e.into())
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -89,10 +193,19 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 /// `auth` request as the first frame.
 async fn websocket(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(q): Query<WsQuery>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, HttpError> {
+    if !origin_allowed(&state, &headers) {
+        return Err(HttpError(WireError::new(
+            ErrorCode::Forbidden,
+            "this origin may not open a Confab connection",
+        )));
+    }
+    let ip = client_ip(&state, peer, &headers);
+    state.limits.check_connect(ip).map_err(HttpError)?;
     if state.shutdown.is_cancelled() {
         return Err(HttpError(WireError::new(
             ErrorCode::Unavailable,
@@ -110,7 +223,15 @@ async fn websocket(
     let authed = match bearer(&headers).or(q.token) {
         Some(token) => {
             let (session, user) = accounts::authenticate(&state, &token).await?;
-            Some(Authed { session, user })
+            let slot = state
+                .limits
+                .admit(state.hub.user_connections(user.id), ip)
+                .map_err(HttpError)?;
+            Some(Authed {
+                session,
+                user,
+                slot: Some(slot),
+            })
         }
         None => None,
     };
@@ -121,7 +242,7 @@ async fn websocket(
         .max_frame_size(hard)
         .read_buffer_size(4 * 1024)
         .write_buffer_size(8 * 1024)
-        .on_upgrade(move |socket| tracker.track_future(session::run(state, socket, authed))))
+        .on_upgrade(move |socket| tracker.track_future(session::run(state, socket, authed, ip))))
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
