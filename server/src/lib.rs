@@ -20,6 +20,8 @@ pub mod broker;
 pub mod config;
 pub mod conversations;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz_support;
 pub mod gateway;
 pub mod groups;
 pub mod http;
