@@ -16,6 +16,8 @@ pub struct Config {
     pub bind: SocketAddr,
     /// Directory holding the SQLite database and blobs.
     pub data_dir: PathBuf,
+    /// The built web UI (default: `ui/dist` under the working directory, when present).
+    pub web_dir: Option<PathBuf>,
     /// Largest WebSocket frame accepted, in bytes.
     pub max_frame_bytes: usize,
     /// Longest text message, in characters.
@@ -69,6 +71,7 @@ impl Default for Config {
         Config {
             bind: "127.0.0.1:8080".parse().expect("valid address"),
             data_dir: PathBuf::from("data"),
+            web_dir: None,
             max_frame_bytes: 64 * 1024,
             max_text_chars: 4000,
             max_group_members: 2000,
@@ -120,6 +123,8 @@ pub struct ConfigArgs {
     pub bind: Option<SocketAddr>,
     #[arg(long, env = "CONFAB_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    #[arg(long, env = "CONFAB_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
     #[arg(long, env = "CONFAB_MAX_FRAME_BYTES")]
     pub max_frame_bytes: Option<usize>,
     #[arg(long, env = "CONFAB_MAX_TEXT_CHARS")]
@@ -181,6 +186,9 @@ impl ConfigArgs {
         };
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
+        }
+        if let Some(dir) = &self.web_dir {
+            c.web_dir = Some(dir.clone());
         }
         set!(
             bind,

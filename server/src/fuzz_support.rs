@@ -117,9 +117,12 @@ impl Dispatcher {
             return;
         };
         let actor = &self.actors[(frame.id % self.actors.len() as u64) as usize];
-        let result = self
-            .runtime
-            .block_on(dispatch(&self.state, actor, frame.id, frame.request.clone()));
+        let result = self.runtime.block_on(dispatch(
+            &self.state,
+            actor,
+            frame.id,
+            frame.request.clone(),
+        ));
         if let Err(e) = result {
             assert_ne!(
                 e.code,

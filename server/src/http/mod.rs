@@ -19,6 +19,8 @@ use crate::error::AppError;
 use crate::gateway::session::{self, Authed};
 use crate::state::AppState;
 
+pub mod web;
+
 /// Request bodies of the account endpoints are small.
 const BODY_LIMIT: usize = 16 * 1024;
 
@@ -43,7 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(websocket))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route("/", get(index))
+        .merge(web::router(web::web_dir(state.config.web_dir.as_deref())))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(cors)
         .layer(header("content-security-policy", CSP))
@@ -261,14 +263,6 @@ async fn metrics(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(&state.hub),
-    )
-        .into_response()
-}
-
-async fn index() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "Confab server. WebSocket: /ws?v=1 — accounts: POST /api/v1/register, /api/v1/login — health: /healthz\n",
     )
         .into_response()
 }
