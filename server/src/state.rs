@@ -11,6 +11,7 @@ use crate::broker::Broker;
 use crate::config::Config;
 use crate::conversations::ConversationCache;
 use crate::gateway::hub::{ConnId, Hub};
+use crate::integration::Integration;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -24,6 +25,7 @@ pub struct Inner {
     pub hub: Arc<Hub>,
     pub conversations: ConversationCache,
     pub metrics: Metrics,
+    pub integration: Integration,
     /// Cancelled when the server begins to shut down.
     pub shutdown: CancellationToken,
     /// Every WebSocket session, so shutdown can wait for them to drain.
@@ -37,7 +39,9 @@ impl AppState {
         broker: Arc<dyn Broker>,
         hub: Arc<Hub>,
     ) -> AppState {
+        let integration = Integration::new(&config);
         AppState(Arc::new(Inner {
+            integration,
             config,
             store,
             broker,

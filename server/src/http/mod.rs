@@ -1,5 +1,6 @@
-//! The HTTP edge: account endpoints, the WebSocket upgrade, health and metrics. Each module
-//! exposes `router()`; they are merged here.
+//! The HTTP edge: account endpoints, the WebSocket upgrade, health and metrics, and the
+//! integration API (`crate::integration::api`). Each module exposes `router()`; they are merged
+//! here.
 
 use axum::body::Bytes;
 use axum::extract::{Query, State, WebSocketUpgrade};
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/", get(index))
+        .merge(crate::integration::api::router())
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
@@ -50,7 +52,7 @@ impl IntoResponse for HttpError {
 }
 
 /// Parses a JSON body with a typed error instead of the framework's plain-text rejection.
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, HttpError> {
+pub(crate) fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, HttpError> {
     serde_json::from_slice(body).map_err(|e| {
         HttpError(WireError::new(
             ErrorCode::BadRequest,
@@ -76,7 +78,7 @@ struct WsQuery {
     token: Option<String>,
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::AUTHORIZATION)?
         .to_str()
