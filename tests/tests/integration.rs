@@ -784,3 +784,56 @@ async fn the_example_echo_bot_answers() {
     assert_eq!((status, user["bot"].as_bool()), (200, Some(true)));
     bot_task.abort();
 }
+
+#[tokio::test]
+async fn admin_cli_creates_lists_and_revokes_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = |args: &[&str]| {
+        let out = std::process::Command::new(confab_tests::workspace_bin("confab-server"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["admin", "api-key"])
+            .args(args)
+            .env("CONFAB_LOG", "warn")
+            .output()
+            .expect("confab-server runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, out) = admin(&["create", "--name", "crm", "--scopes", "users,webhooks"]);
+    assert!(ok, "{out}");
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("secret: "))
+        .expect("the secret is printed")
+        .to_owned();
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("id:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(!admin(&["create", "--name", "x", "--scopes", "nope"]).0);
+    let (ok, list) = admin(&["list"]);
+    assert!(
+        ok && list.contains("crm") && list.contains("users,webhooks") && list.contains("active")
+    );
+    assert!(!list.contains(&secret));
+
+    let port = confab_tests::free_port();
+    let server = confab_tests::ServerProcess::start(dir.path(), port).await;
+    let http = reqwest::Client::new();
+    let get = |path: &'static str| {
+        http.get(format!("{}/api/v1/integration{path}", server.base_url))
+            .bearer_auth(&secret)
+            .send()
+    };
+    assert_eq!(get("/webhooks").await.unwrap().status(), 200);
+    assert_eq!(get("/keys").await.unwrap().status(), 403, "no admin scope");
+    let (ok, out) = admin(&["revoke", &id]);
+    assert!(ok, "{out}");
+    assert_eq!(get("/webhooks").await.unwrap().status(), 401);
+    assert!(admin(&["list"]).1.contains("revoked"));
+}
