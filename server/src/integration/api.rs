@@ -61,9 +61,35 @@ pub fn router() -> Router<AppState> {
 
 /// The OpenAPI document, as served and as checked into `docs/openapi.json`.
 pub fn openapi_json() -> String {
-    ApiDoc::openapi()
-        .to_pretty_json()
-        .expect("the OpenAPI document serializes")
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes");
+    inline_integers(&mut doc);
+    serde_json::to_string_pretty(&doc).expect("JSON serializes")
+}
+
+/// The protocol's id and time aliases (`UserId`, `Seq`, `Millis`, …) come out as references to
+/// a schema named `i64`; write them as the plain integers they are.
+fn inline_integers(doc: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                if map.get("$ref").and_then(Value::as_str) == Some("#/components/schemas/i64") {
+                    *v = json!({"type": "integer", "format": "int64"});
+                    return;
+                }
+                map.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        schemas.remove("i64");
+    }
+    walk(doc);
 }
 
 async fn openapi_json_handler() -> Response {
