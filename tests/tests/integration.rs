@@ -215,6 +215,10 @@ async fn keys_scopes_and_idempotent_import_and_send() {
     assert_eq!((status, code(&body)), (400, "bad_request"));
     let (status, body) = users.get("/users/abc").await;
     assert_eq!((status, code(&body)), (400, "bad_request"));
+    let (status, body) = users
+        .post("/users", json!({"username": "x".repeat(64 * 1024)}))
+        .await;
+    assert_eq!((status, code(&body)), (413, "frame_too_large"));
 
     // Revoked keys are refused.
     let (status, _) = admin.delete(&format!("/keys/{users_id}")).await;

@@ -4,7 +4,7 @@
 //! handlers and the `confab_proto::integration` types.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -129,6 +129,22 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, HttpError> {
     })
 }
 
+/// The request body, or a typed error when it is too large (413 `frame_too_large`) or cannot
+/// be read.
+fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, HttpError> {
+    body.map_err(|e| {
+        let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ErrorCode::FrameTooLarge
+        } else {
+            ErrorCode::BadRequest
+        };
+        HttpError(WireError::new(
+            code,
+            format!("request body: {}", e.body_text()),
+        ))
+    })
+}
+
 fn created<T: serde::Serialize>(body: T) -> Response {
     (StatusCode::CREATED, Json(body)).into_response()
 }
@@ -145,9 +161,13 @@ fn no_content() -> Response {
         (status = "4XX", description = "Error", body = ErrorBody),
     ),
     security(("api_key" = [])))]
-async fn create_key(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult {
+async fn create_key(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
     auth(&state, &headers, Scope::Admin).await?;
-    let req: CreateApiKey = parse(&body)?;
+    let req: CreateApiKey = parse(&read_body(body)?)?;
     Ok(created(keys::create(state.store.as_ref(), req).await?))
 }
 
@@ -192,9 +212,13 @@ async fn revoke_key(
         (status = "4XX", description = "Error (`username_taken`, `invalid_username`, `weak_password`, …)", body = ErrorBody),
     ),
     security(("api_key" = [])))]
-async fn import_user(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult {
+async fn import_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
     auth(&state, &headers, Scope::Users).await?;
-    let req: ImportUser = parse(&body)?;
+    let req: ImportUser = parse(&read_body(body)?)?;
     let answer = super::import_user(&state, req).await?;
     Ok(if answer.created {
         created(answer)
@@ -234,11 +258,11 @@ async fn update_user(
     State(state): State<AppState>,
     headers: HeaderMap,
     id: Result<Path<UserId>, PathRejection>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     auth(&state, &headers, Scope::Users).await?;
     let id = path(id)?;
-    let req: UpdateUser = parse(&body)?;
+    let req: UpdateUser = parse(&read_body(body)?)?;
     Ok(Json(super::update_user(&state, id, req).await?).into_response())
 }
 
@@ -256,10 +280,11 @@ async fn issue_token(
     State(state): State<AppState>,
     headers: HeaderMap,
     id: Result<Path<UserId>, PathRejection>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     auth(&state, &headers, Scope::Users).await?;
     let id = path(id)?;
+    let body = read_body(body)?;
     let req: IssueToken = if body.is_empty() {
         IssueToken::default()
     } else {
@@ -297,9 +322,13 @@ async fn conversations(
         (status = "4XX", description = "Error (`not_member`, `not_allowed`, `too_long`, …)", body = ErrorBody),
     ),
     security(("api_key" = [])))]
-async fn send_message(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult {
+async fn send_message(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
     auth(&state, &headers, Scope::Messages).await?;
-    let req: SendMessage = parse(&body)?;
+    let req: SendMessage = parse(&read_body(body)?)?;
     let sent = super::send(&state, req).await?;
     Ok(if sent.duplicate {
         Json(sent).into_response()
@@ -359,9 +388,13 @@ async fn history(
         (status = "4XX", description = "Error", body = ErrorBody),
     ),
     security(("api_key" = [])))]
-async fn create_group(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult {
+async fn create_group(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
     auth(&state, &headers, Scope::Groups).await?;
-    let req: CreateGroupRequest = parse(&body)?;
+    let req: CreateGroupRequest = parse(&read_body(body)?)?;
     let actor = super::actor_for(&state, req.owner).await?;
     let group = crate::conversations::create_group(
         &state,
@@ -388,11 +421,11 @@ async fn add_members(
     State(state): State<AppState>,
     headers: HeaderMap,
     id: Result<Path<ConversationId>, PathRejection>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     auth(&state, &headers, Scope::Groups).await?;
     let id = path(id)?;
-    let req: AddMembers = parse(&body)?;
+    let req: AddMembers = parse(&read_body(body)?)?;
     let actor = super::group_actor(&state, id, req.as_user).await?;
     crate::groups::invite(&state, &actor, id, req.user_ids).await?;
     Ok(no_content())
@@ -482,10 +515,10 @@ async fn remove_member(
 async fn create_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     auth(&state, &headers, Scope::Webhooks).await?;
-    let req: CreateWebhook = parse(&body)?;
+    let req: CreateWebhook = parse(&read_body(body)?)?;
     Ok(created(super::create_webhook(&state, req).await?))
 }
 

@@ -199,7 +199,7 @@ impl Delivery {
             Ok(r) => Err((Some(r.status().as_u16()), format!("HTTP {}", r.status()))),
             Err(e) if e.is_timeout() => Err((None, "timed out".into())),
             Err(e) if e.is_connect() => Err((None, "could not connect".into())),
-            Err(e) => Err((None, format!("request failed: {e}"))),
+            Err(e) => Err((None, format!("request failed: {}", e.without_url()))),
         }
     }
 }
