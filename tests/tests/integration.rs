@@ -468,7 +468,7 @@ async fn webhooks_are_signed_retried_and_delivered_once() {
         .await;
     assert_eq!((status, code(&body)), (400, "invalid_argument"));
 
-    // user.registered (the first event: answered 500 once, then retried).
+    // user.registered (the receiver answers the first request it gets with a 500).
     let ann = api.user("e-ann", "ann").await;
     let bob = api.user("e-bob", "bob").await;
     let carol = api.user("e-carol", "carol").await;
@@ -545,11 +545,9 @@ async fn webhooks_are_signed_retried_and_delivered_once() {
     let first_id = {
         let seen = seen.lock().unwrap();
         assert_eq!(seen.bad_signatures, 0);
-        let (first_id, first_type, first_status) = seen.requests[0].clone();
-        assert_eq!(
-            (first_type.as_str(), first_status),
-            ("user.registered", 500)
-        );
+        // Deliveries run concurrently: whichever arrived first got the 500.
+        let (first_id, _, first_status) = seen.requests[0].clone();
+        assert_eq!(first_status, 500);
         let tries_of_first: Vec<u16> = seen
             .requests
             .iter()

@@ -70,6 +70,9 @@ pub async fn run_worker(state: AppState, mut queue: mpsc::Receiver<WebhookEvent>
         }
     };
     let permits = Arc::new(Semaphore::new(config.webhook_concurrency.max(1)));
+    // Deliveries alive at once (sending or waiting to retry). When all are taken the worker
+    // waits, the queue fills, and `emit` drops: memory stays bounded.
+    let alive = Arc::new(Semaphore::new(config.webhook_queue.max(1)));
     loop {
         let event = tokio::select! {
             _ = state.shutdown.cancelled() => break,
@@ -93,32 +96,20 @@ pub async fn run_worker(state: AppState, mut queue: mpsc::Receiver<WebhookEvent>
             .iter()
             .filter(|h| h.info.events.contains(&event.event_type))
         {
-            let delivery_id = match state
-                .store
-                .create_delivery(NewDelivery {
-                    webhook_id: hook.info.id,
-                    event_id: event.id.clone(),
-                    event_type: event.event_type,
-                    payload: payload.clone(),
-                    now: now_millis(),
-                })
-                .await
-            {
-                Ok(id) => id,
-                Err(e) => {
-                    tracing::warn!(error = %e, "webhook delivery could not be recorded");
-                    continue;
-                }
+            let Ok(alive) = alive.clone().acquire_owned().await else {
+                break;
             };
             let task = Delivery {
                 state: state.clone(),
                 client: client.clone(),
                 hook: hook.clone(),
-                id: delivery_id,
+                id: 0,
                 event_type: event.event_type,
                 event_id: event.id.clone(),
+                created_at: event.created_at,
                 payload: payload.clone(),
                 permits: permits.clone(),
+                _alive: alive,
             };
             tokio::spawn(task.run());
         }
@@ -133,12 +124,33 @@ struct Delivery {
     id: i64,
     event_type: WebhookEventType,
     event_id: String,
+    created_at: i64,
     payload: String,
     permits: Arc<Semaphore>,
+    _alive: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Delivery {
-    async fn run(self) {
+    async fn run(mut self) {
+        // Recorded here rather than in the worker, so many records commit together.
+        self.id = match self
+            .state
+            .store
+            .create_delivery(NewDelivery {
+                webhook_id: self.hook.info.id,
+                event_id: self.event_id.clone(),
+                event_type: self.event_type,
+                payload: self.payload.clone(),
+                now: self.created_at,
+            })
+            .await
+        {
+            Ok(id) => id,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook delivery could not be recorded");
+                return;
+            }
+        };
         let config = &self.state.config;
         let max = config.webhook_max_attempts.max(1);
         for attempt in 1..=max {
