@@ -839,3 +839,66 @@ async fn admin_cli_creates_lists_and_revokes_keys() {
     assert_eq!(get("/webhooks").await.unwrap().status(), 401);
     assert!(admin(&["list"]).1.contains("revoked"));
 }
+
+#[tokio::test]
+async fn pending_deliveries_resume_after_a_restart() {
+    const SECRET: &str = "another-test-secret";
+    let (url, seen) = receiver(SECRET, true).await;
+    // The first run retries only after an hour, so its failed delivery stays pending.
+    let mut first = TestServer::open_with(|c| c.webhook_retry_base_ms = 3_600_000).await;
+    let api = Api::new(&first, Some(&admin_key(&first).await));
+    let (_, hook) = api
+        .post(
+            "/webhooks",
+            json!({"url": url, "events": ["user.registered"], "secret": SECRET}),
+        )
+        .await;
+    let hook_id = hook["webhook"]["id"].as_i64().unwrap();
+    api.user("e-ann", "ann").await;
+    let deadline = Instant::now() + WAIT;
+    while newest_delivery(&api, hook_id).await["attempts"] != 1 {
+        assert!(Instant::now() < deadline, "no first attempt");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(newest_delivery(&api, hook_id).await["status"], "pending");
+    first.stop().await;
+
+    // A new server on the same data directory picks the delivery up.
+    let config = confab_server::config::Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        data_dir: first.dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    let second = confab_server::RunningServer::start(config).await.unwrap();
+    let api = Api {
+        base: format!("http://{}/api/v1/integration", second.addr),
+        ..api
+    };
+    wait_until("the resumed delivery", || {
+        seen.lock().unwrap().requests.iter().any(|r| r.2 == 200)
+    })
+    .await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let d = newest_delivery(&api, hook_id).await;
+        if d["status"] == "delivered" {
+            assert_eq!(d["attempts"], 2);
+            break;
+        }
+        assert!(Instant::now() < deadline, "not recorded as delivered: {d}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.requests.len(), 2);
+        assert_eq!(seen.requests[0].0, seen.requests[1].0, "the same event");
+        assert_eq!(seen.bad_signatures, 0);
+    }
+    second.shutdown();
+    second.wait().await.unwrap();
+}
+
+async fn newest_delivery(api: &Api, hook_id: i64) -> Value {
+    let path = format!("/webhooks/{hook_id}/deliveries");
+    api.get(&path).await.1["deliveries"][0].clone()
+}

@@ -73,6 +73,31 @@ pub async fn run_worker(state: AppState, mut queue: mpsc::Receiver<WebhookEvent>
     // Deliveries alive at once (sending or waiting to retry). When all are taken the worker
     // waits, the queue fills, and `emit` drops: memory stays bounded.
     let alive = Arc::new(Semaphore::new(config.webhook_queue.max(1)));
+    // Deliveries left pending by the previous run go on where they stopped.
+    match resumable(&state).await {
+        Ok(pending) => {
+            for (hook, p) in pending {
+                let Ok(permit) = alive.clone().try_acquire_owned() else {
+                    break;
+                };
+                let task = Delivery {
+                    state: state.clone(),
+                    client: client.clone(),
+                    hook,
+                    id: p.id,
+                    first_attempt: p.attempts + 1,
+                    event_type: p.event_type,
+                    event_id: p.event_id,
+                    created_at: 0,
+                    payload: p.payload,
+                    permits: permits.clone(),
+                    _alive: permit,
+                };
+                tokio::spawn(task.run());
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "pending webhook deliveries not resumed"),
+    }
     loop {
         let event = tokio::select! {
             _ = state.shutdown.cancelled() => break,
@@ -104,6 +129,7 @@ pub async fn run_worker(state: AppState, mut queue: mpsc::Receiver<WebhookEvent>
                 client: client.clone(),
                 hook: hook.clone(),
                 id: 0,
+                first_attempt: 1,
                 event_type: event.event_type,
                 event_id: event.id.clone(),
                 created_at: event.created_at,
@@ -117,11 +143,32 @@ pub async fn run_worker(state: AppState, mut queue: mpsc::Receiver<WebhookEvent>
     tracing::debug!("webhook worker stopped");
 }
 
+/// Pending deliveries of webhooks that still exist, with their webhook.
+async fn resumable(
+    state: &AppState,
+) -> crate::error::AppResult<Vec<(WebhookRecord, crate::store::PendingDelivery)>> {
+    let limit = state.config.webhook_queue.max(1) as u32;
+    let pending = state.store.pending_deliveries(limit).await?;
+    if pending.is_empty() {
+        return Ok(vec![]);
+    }
+    let hooks = state.integration.hooks(state).await?;
+    Ok(pending
+        .into_iter()
+        .filter_map(|p| {
+            let hook = hooks.iter().find(|h| h.info.id == p.webhook_id)?;
+            Some((hook.clone(), p))
+        })
+        .collect())
+}
+
 struct Delivery {
     state: AppState,
     client: reqwest::Client,
     hook: WebhookRecord,
+    /// 0 until recorded.
     id: i64,
+    first_attempt: u32,
     event_type: WebhookEventType,
     event_id: String,
     created_at: i64,
@@ -132,28 +179,31 @@ struct Delivery {
 
 impl Delivery {
     async fn run(mut self) {
-        // Recorded here rather than in the worker, so many records commit together.
-        self.id = match self
-            .state
-            .store
-            .create_delivery(NewDelivery {
-                webhook_id: self.hook.info.id,
-                event_id: self.event_id.clone(),
-                event_type: self.event_type,
-                payload: self.payload.clone(),
-                now: self.created_at,
-            })
-            .await
-        {
-            Ok(id) => id,
-            Err(e) => {
-                tracing::warn!(error = %e, "webhook delivery could not be recorded");
-                return;
-            }
-        };
+        if self.id == 0 {
+            // Recorded here rather than in the worker, so many records commit together.
+            self.id = match self
+                .state
+                .store
+                .create_delivery(NewDelivery {
+                    webhook_id: self.hook.info.id,
+                    event_id: self.event_id.clone(),
+                    event_type: self.event_type,
+                    payload: self.payload.clone(),
+                    now: self.created_at,
+                })
+                .await
+            {
+                Ok(id) => id,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook delivery could not be recorded");
+                    return;
+                }
+            };
+        }
         let config = &self.state.config;
         let max = config.webhook_max_attempts.max(1);
-        for attempt in 1..=max {
+        // A resumed delivery gets at least one more attempt, even if the limit was lowered.
+        for attempt in self.first_attempt.min(max)..=max {
             let outcome = {
                 let Ok(_permit) = self.permits.acquire().await else {
                     return;

@@ -279,6 +279,17 @@ pub struct NewDelivery {
     pub now: Millis,
 }
 
+/// A delivery not yet finished, to resume after a restart.
+#[derive(Debug, Clone)]
+pub struct PendingDelivery {
+    pub id: i64,
+    pub webhook_id: i64,
+    pub event_id: String,
+    pub event_type: WebhookEventType,
+    pub payload: String,
+    pub attempts: u32,
+}
+
 /// The outcome of one delivery attempt.
 #[derive(Debug, Clone)]
 pub struct DeliveryAttempt {
@@ -492,6 +503,8 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_webhook(&self, id: i64) -> StoreResult<bool>;
     async fn create_delivery(&self, delivery: NewDelivery) -> StoreResult<i64>;
     async fn update_delivery(&self, attempt: DeliveryAttempt) -> StoreResult<()>;
+    /// Deliveries still `pending`, oldest first, at most `limit`.
+    async fn pending_deliveries(&self, limit: u32) -> StoreResult<Vec<PendingDelivery>>;
     /// A webhook's deliveries, newest first, with ids below `before`.
     async fn deliveries(
         &self,

@@ -1537,6 +1537,11 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn pending_deliveries(&self, limit: u32) -> StoreResult<Vec<PendingDelivery>> {
+        self.read(move |conn| Ok(integration::pending_deliveries(conn, limit)?))
+            .await
+    }
+
     async fn deliveries(
         &self,
         webhook_id: i64,

@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use super::sqlite::{is_unique_violation, public_user, SqlResult};
 use super::{
     ApiKeyRecord, DeliveryAttempt, IntegrationUserRecord, NewApiKey, NewDelivery, NewUser,
-    NewWebhook, StoreError, StoreResult, WebhookRecord,
+    NewWebhook, PendingDelivery, StoreError, StoreResult, WebhookRecord,
 };
 
 fn join<T>(items: &[T], name: impl Fn(&T) -> &'static str) -> String {
@@ -296,6 +296,25 @@ pub(super) fn update_delivery(conn: &Connection, a: DeliveryAttempt) -> SqlResul
         a.now
     ])?;
     Ok(())
+}
+
+pub(super) fn pending_deliveries(conn: &Connection, limit: u32) -> SqlResult<Vec<PendingDelivery>> {
+    conn.prepare_cached(
+        "SELECT id, webhook_id, event_id, event_type, payload, attempts
+         FROM webhook_deliveries WHERE status = 'pending' ORDER BY id LIMIT ?1",
+    )?
+    .query_map([limit], |r| {
+        Ok(PendingDelivery {
+            id: r.get(0)?,
+            webhook_id: r.get(1)?,
+            event_id: r.get(2)?,
+            event_type: WebhookEventType::parse(&r.get::<_, String>(3)?)
+                .unwrap_or(WebhookEventType::MessageCreated),
+            payload: r.get(4)?,
+            attempts: r.get(5)?,
+        })
+    })?
+    .collect()
 }
 
 pub(super) fn deliveries(
