@@ -123,3 +123,55 @@ CREATE TABLE join_requests (
     created_at      INTEGER NOT NULL,
     PRIMARY KEY (conversation_id, user_id)
 ) WITHOUT ROWID;
+
+-- ---------------------------------------------------------------------------------------------
+-- Integration: API keys, users managed by a business system, bots, webhooks.
+-- ---------------------------------------------------------------------------------------------
+
+-- A server API key. The secret is `cfk_<prefix>_<secret>`; `prefix` finds the row and only the
+-- SHA-256 of the whole key is kept. `scopes` is a comma-separated list.
+CREATE TABLE api_keys (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT    NOT NULL,
+    prefix       TEXT    NOT NULL UNIQUE,
+    secret_hash  BLOB    NOT NULL,
+    scopes       TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at   INTEGER
+);
+
+-- What the integration API knows of a user beyond `users`: the business system's id for them,
+-- whether the account is a bot, and whether it was disabled.
+CREATE TABLE integration_users (
+    user_id     INTEGER PRIMARY KEY REFERENCES users(id),
+    external_id TEXT    UNIQUE,
+    bot         INTEGER NOT NULL DEFAULT 0,
+    disabled_at INTEGER
+);
+
+-- A webhook endpoint. `events` is a comma-separated list of event types; `secret` signs the
+-- deliveries, so it is kept as given (it is not a credential to this server).
+CREATE TABLE webhooks (
+    id         INTEGER PRIMARY KEY,
+    url        TEXT    NOT NULL,
+    events     TEXT    NOT NULL,
+    secret     TEXT    NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+-- One event sent (or being sent) to one webhook, with the outcome of its last attempt.
+CREATE TABLE webhook_deliveries (
+    id          INTEGER PRIMARY KEY,
+    webhook_id  INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    event_id    TEXT    NOT NULL,
+    event_type  TEXT    NOT NULL,
+    payload     TEXT    NOT NULL,
+    status      TEXT    NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_status INTEGER,
+    last_error  TEXT,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, id);

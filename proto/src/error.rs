@@ -3,6 +3,7 @@ use std::fmt;
 
 /// Stable error codes. The string form (`snake_case`) is the wire form and never changes meaning;
 /// new codes may be added, so clients treat an unknown code as a generic failure.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -132,6 +133,7 @@ impl fmt::Display for ErrorCode {
 }
 
 /// The error body of a failed request: a stable code and a human message.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireError {

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::{ConversationId, Millis, Role, UserId};
 
 /// How people who were not invited get in.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

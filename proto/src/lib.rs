@@ -8,6 +8,7 @@
 //! - [`WireError`] and [`ErrorCode`]: the typed error every failed request gets.
 //! - [`close`]: WebSocket close codes and whether a client should reconnect.
 //! - [`http`]: the bodies of the HTTP account endpoints (register, log in).
+//! - [`integration`]: the bodies of the HTTP integration API for business systems.
 //! - Shared records: [`Message`], [`Content`], [`ConversationSummary`], [`UserPublic`], …
 //!
 //! Frames are JSON text. A request is `{"id": 7, "type": "send", "data": {...}}`; its response
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 mod error;
 mod groups;
 pub mod http;
+pub mod integration;
 mod request;
 mod social;
 mod types;

@@ -60,7 +60,7 @@ pub fn validate_password(password: &str, username: &str) -> AppResult<()> {
     Ok(())
 }
 
-fn validate_display_name(name: &str) -> AppResult<String> {
+pub(crate) fn validate_display_name(name: &str) -> AppResult<String> {
     let name = name.trim();
     match name.chars().count() {
         0 => Err(AppError::invalid("display name must not be empty")),
@@ -87,7 +87,7 @@ fn hasher(state: &AppState) -> AppResult<Argon2<'static>> {
     ))
 }
 
-async fn hash_password(state: &AppState, password: String) -> AppResult<String> {
+pub(crate) async fn hash_password(state: &AppState, password: String) -> AppResult<String> {
     let hasher = hasher(state)?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
@@ -163,6 +163,11 @@ pub async fn register(state: &AppState, req: RegisterRequest) -> AppResult<UserP
             other => other.into(),
         })?;
     tracing::info!(user_id = user.id, "user registered");
+    crate::integration::webhooks::emit(
+        state,
+        confab_proto::integration::WebhookEventType::UserRegistered,
+        serde_json::json!({ "user": user, "bot": false }),
+    );
     Ok(user)
 }
 
@@ -179,8 +184,26 @@ pub async fn login(state: &AppState, req: LoginRequest) -> AppResult<LoginRespon
         Some(r) if verified => r.public,
         _ => return Err(wrong()),
     };
-    let device_name = req
-        .device_name
+    if state
+        .store
+        .integration_user(user.id)
+        .await?
+        .disabled_at
+        .is_some()
+    {
+        return Err(AppError::forbidden("this account is disabled"));
+    }
+    open_session(state, user, req.device_name, state.config.token_ttl()).await
+}
+
+/// Creates a session (a device) for the user and returns its new token.
+pub async fn open_session(
+    state: &AppState,
+    user: UserPublic,
+    device_name: Option<String>,
+    ttl: std::time::Duration,
+) -> AppResult<LoginResponse> {
+    let device_name = device_name
         .map(|d| d.trim().chars().take(64).collect::<String>())
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| "unnamed device".to_owned());
@@ -193,7 +216,7 @@ pub async fn login(state: &AppState, req: LoginRequest) -> AppResult<LoginRespon
             token_hash: token_hash(&token),
             device_name,
             now,
-            expires_at: now + state.config.token_ttl().as_millis() as i64,
+            expires_at: now + ttl.as_millis() as i64,
         })
         .await?;
     Ok(LoginResponse {

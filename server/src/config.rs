@@ -64,6 +64,20 @@ pub struct Config {
     /// Browser origins besides the server's own that may use the API and WebSocket (CORS and
     /// the WebSocket `Origin` check).
     pub allowed_origins: Vec<String>,
+    /// Integration API: requests per second per API key (sustained).
+    pub integration_rate_per_sec: u32,
+    /// Integration API: burst of requests per API key.
+    pub integration_burst: u32,
+    /// Webhook events waiting for the delivery worker; beyond this they are dropped (logged).
+    pub webhook_queue: usize,
+    /// Timeout of one webhook request, in milliseconds.
+    pub webhook_timeout_ms: u64,
+    /// Attempts per webhook delivery before it is marked failed.
+    pub webhook_max_attempts: u32,
+    /// Delay before the first retry, in milliseconds; doubled for each further retry.
+    pub webhook_retry_base_ms: u64,
+    /// Webhook requests in flight at once.
+    pub webhook_concurrency: usize,
 }
 
 impl Default for Config {
@@ -94,6 +108,13 @@ impl Default for Config {
             login_failures_before_delay: 5,
             trust_forwarded_for: false,
             allowed_origins: Vec::new(),
+            integration_rate_per_sec: 50,
+            integration_burst: 100,
+            webhook_queue: 10_000,
+            webhook_timeout_ms: 10_000,
+            webhook_max_attempts: 8,
+            webhook_retry_base_ms: 1_000,
+            webhook_concurrency: 16,
         }
     }
 }
@@ -170,6 +191,20 @@ pub struct ConfigArgs {
     /// Comma-separated.
     #[arg(long, env = "CONFAB_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Option<Vec<String>>,
+    #[arg(long, env = "CONFAB_INTEGRATION_RATE_PER_SEC")]
+    pub integration_rate_per_sec: Option<u32>,
+    #[arg(long, env = "CONFAB_INTEGRATION_BURST")]
+    pub integration_burst: Option<u32>,
+    #[arg(long, env = "CONFAB_WEBHOOK_QUEUE")]
+    pub webhook_queue: Option<usize>,
+    #[arg(long, env = "CONFAB_WEBHOOK_TIMEOUT_MS")]
+    pub webhook_timeout_ms: Option<u64>,
+    #[arg(long, env = "CONFAB_WEBHOOK_MAX_ATTEMPTS")]
+    pub webhook_max_attempts: Option<u32>,
+    #[arg(long, env = "CONFAB_WEBHOOK_RETRY_BASE_MS")]
+    pub webhook_retry_base_ms: Option<u64>,
+    #[arg(long, env = "CONFAB_WEBHOOK_CONCURRENCY")]
+    pub webhook_concurrency: Option<usize>,
 }
 
 impl ConfigArgs {
@@ -214,7 +249,14 @@ impl ConfigArgs {
             max_connections_per_ip,
             login_failures_before_delay,
             trust_forwarded_for,
-            allowed_origins
+            allowed_origins,
+            integration_rate_per_sec,
+            integration_burst,
+            webhook_queue,
+            webhook_timeout_ms,
+            webhook_max_attempts,
+            webhook_retry_base_ms,
+            webhook_concurrency
         );
         anyhow::ensure!(
             c.argon2_memory_kib >= 64 && c.argon2_iterations >= 1,

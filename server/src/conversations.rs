@@ -191,6 +191,7 @@ pub async fn create_group(
     let id = event.conversation_id;
     tracing::info!(conversation_id = id, by = actor.user_id, "group created");
     publish_message(state, &event, actor.conn_id).await?;
+    crate::groups::emit_membership(state, &event);
     get_conversation(state, actor, id).await
 }
 

@@ -114,7 +114,48 @@ async fn apply(
     let frame = confab_proto::encode_event(&Event::Message(event.clone()));
     state.broker.publish(&users, frame.into(), actor.conn_id);
     crate::metrics::Metrics::inc(&state.metrics.messages_stored_total);
+    emit_membership(state, &event);
     Ok(event)
+}
+
+/// Tells webhooks about membership changes recorded by a group's system event (a group's
+/// creation counts as its first members joining).
+pub(crate) fn emit_membership(state: &AppState, event: &Message) {
+    use confab_proto::integration::WebhookEventType as T;
+    use confab_proto::{Content, SystemEvent as S};
+    use serde_json::json;
+    let id = event.conversation_id;
+    let Content::System(system) = &event.content else {
+        return;
+    };
+    let (kind, data) = match system {
+        S::GroupCreated { by, members, .. } => (
+            T::MemberJoined,
+            json!({ "conversation_id": id, "user_ids": members, "by": by, "created": true }),
+        ),
+        S::MembersAdded { by, user_ids } => (
+            T::MemberJoined,
+            json!({ "conversation_id": id, "user_ids": user_ids, "by": by }),
+        ),
+        S::MemberJoined { user_id } => (
+            T::MemberJoined,
+            json!({ "conversation_id": id, "user_ids": [user_id] }),
+        ),
+        S::MemberLeft { user_id } => (
+            T::MemberLeft,
+            json!({ "conversation_id": id, "user_id": user_id }),
+        ),
+        S::MemberKicked { by, user_id } => (
+            T::MemberKicked,
+            json!({ "conversation_id": id, "user_id": user_id, "by": by }),
+        ),
+        S::GroupDissolved { by } => (
+            T::GroupDissolved,
+            json!({ "conversation_id": id, "by": by }),
+        ),
+        _ => return,
+    };
+    crate::integration::webhooks::emit(state, kind, data);
 }
 
 fn changed(state: &AppState, users: &[UserId], id: ConversationId) {

@@ -6,6 +6,8 @@
 //! - [`gateway`]: WebSocket sessions — authentication, frame decoding, limits, the per-request
 //!   dispatch table ([`gateway::dispatch`]) and the [`gateway::hub`] of live connections.
 //! - [`http`]: HTTP routes — accounts, the WebSocket upgrade, `/healthz`, `/metrics`.
+//! - [`integration`]: the HTTP integration API for business systems (API keys, managed users,
+//!   bots, webhooks) under `/api/v1/integration/`.
 //! - The domain, one module per concern: [`accounts`], [`conversations`], [`messages`],
 //!   [`groups`], [`social`], [`presence`]. Authorization is checked here, once.
 //! - Ports: [`store`] (the `Store` trait; SQLite in `store::sqlite`) and [`broker`] (the
@@ -25,6 +27,7 @@ pub mod fuzz_support;
 pub mod gateway;
 pub mod groups;
 pub mod http;
+pub mod integration;
 pub mod limits;
 pub mod messages;
 pub mod metrics;
@@ -61,6 +64,8 @@ impl RunningServer {
         let hub = Arc::new(Hub::default());
         let broker = Arc::new(LocalBroker::new(hub.clone()));
         let state = AppState::new(config, store.clone(), broker, hub);
+        integration::warm_up(&state).await;
+        integration::Integration::start(&state);
         let app = http::router(state.clone());
         let shutdown = state.shutdown.clone();
         let st = state.clone();

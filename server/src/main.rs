@@ -18,6 +18,35 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Administration on the data directory's database (run it where the server's data is).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// API keys of the HTTP integration API (docs/integration.md).
+    #[command(name = "api-key", subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key and print its secret (shown this once).
+    Create {
+        /// A name to recognise the key by.
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: users, messages, groups, webhooks, admin.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+    },
+    /// List every key (never the secrets).
+    List,
+    /// Revoke a key by its id.
+    Revoke { id: i64 },
 }
 
 #[tokio::main]
@@ -37,6 +66,9 @@ async fn main() -> anyhow::Result<()> {
             println!("migrations applied to {}", store.path().display());
             Ok(())
         }
+        Command::Admin {
+            command: AdminCommand::ApiKey(command),
+        } => api_key(&config, command).await,
         Command::Serve => {
             let server = RunningServer::start(config).await?;
             let state = server.state.clone();
@@ -63,4 +95,71 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+async fn api_key(
+    config: &confab_server::config::Config,
+    command: ApiKeyCommand,
+) -> anyhow::Result<()> {
+    use confab_proto::integration::{CreateApiKey, Scope};
+    use confab_server::integration::keys;
+    let store = confab_server::store::sqlite::SqliteStore::open(&config.data_dir)?;
+    let result = match command {
+        ApiKeyCommand::Create { name, scopes } => {
+            let scopes = scopes
+                .iter()
+                .map(|s| {
+                    Scope::parse(s).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "unknown scope {s:?}; scopes are users, messages, groups, webhooks, admin"
+                        )
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let created = keys::create(&store, CreateApiKey { name, scopes }).await?;
+            println!("id:     {}", created.key.id);
+            println!("scopes: {}", scope_list(&created.key.scopes));
+            println!("secret: {}", created.secret);
+            eprintln!("The secret is shown only now; keep it safe.");
+            Ok(())
+        }
+        ApiKeyCommand::List => {
+            let keys = keys::list(&store).await?;
+            println!(
+                "{:<6} {:<14} {:<9} {:<40} name",
+                "id", "prefix", "state", "scopes"
+            );
+            for k in keys {
+                let state = if k.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:<6} {:<14} {:<9} {:<40} {}",
+                    k.id,
+                    k.prefix,
+                    state,
+                    scope_list(&k.scopes),
+                    k.name
+                );
+            }
+            Ok(())
+        }
+        ApiKeyCommand::Revoke { id } => {
+            keys::revoke(&store, id).await?;
+            println!("revoked API key {id}");
+            Ok(())
+        }
+    };
+    store.close();
+    result
+}
+
+fn scope_list(scopes: &[confab_proto::integration::Scope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }

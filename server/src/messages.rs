@@ -7,8 +7,10 @@ use confab_proto::{
 
 use crate::conversations::require_member;
 use crate::error::{AppError, AppResult};
+use crate::integration::webhooks;
 use crate::state::{now_millis, Actor, AppState};
 use crate::store::{HistoryQuery, NewMessage, RecallRefusal};
+use confab_proto::integration::WebhookEventType;
 
 /// Pushes a stored message to every current member's devices (except connection `except`).
 pub async fn publish_message(
@@ -129,6 +131,11 @@ pub async fn send(state: &AppState, actor: &Actor, req: SendRequest) -> AppResul
     if !appended.duplicate {
         crate::metrics::Metrics::inc(&state.metrics.messages_stored_total);
         publish_message(state, m, actor.conn_id).await?;
+        webhooks::emit(
+            state,
+            WebhookEventType::MessageCreated,
+            serde_json::json!({ "message": m }),
+        );
     }
     Ok(SendResponse {
         conversation_id: m.conversation_id,
@@ -314,6 +321,15 @@ pub async fn recall(
         "message recalled"
     );
     publish_message(state, &event, actor.conn_id).await?;
+    webhooks::emit(
+        state,
+        WebhookEventType::MessageRecalled,
+        serde_json::json!({
+            "conversation_id": req.conversation_id,
+            "seq": req.seq,
+            "by": me,
+        }),
+    );
     Ok(SendResponse {
         conversation_id: event.conversation_id,
         seq: event.seq,

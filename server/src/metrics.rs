@@ -10,6 +10,8 @@ pub struct Metrics {
     pub requests_total: AtomicU64,
     pub request_errors_total: AtomicU64,
     pub messages_stored_total: AtomicU64,
+    /// Webhook events dropped because the delivery queue was full.
+    pub webhook_events_dropped_total: AtomicU64,
 }
 
 impl Metrics {
@@ -58,6 +60,12 @@ impl Metrics {
             "confab_messages_stored_total",
             "Messages and events stored.",
             &self.messages_stored_total,
+        );
+        counter(
+            &mut out,
+            "confab_webhook_events_dropped_total",
+            "Webhook events dropped because the delivery queue was full.",
+            &self.webhook_events_dropped_total,
         );
         counter(
             &mut out,

@@ -113,6 +113,11 @@ async fn accept_inner(
         .store
         .make_friends(actor.user_id, from.id, now)
         .await?;
+    crate::integration::webhooks::emit(
+        state,
+        confab_proto::integration::WebhookEventType::FriendAdded,
+        serde_json::json!({ "user_id": actor.user_id, "friend_id": from.id }),
+    );
     let me = state
         .store
         .user_by_id(actor.user_id)
@@ -255,7 +260,7 @@ pub async fn update_settings(state: &AppState, actor: &Actor, s: Settings) -> Ap
 }
 
 /// Whether `from` may message `to` directly: never when either blocked the other; otherwise
-/// when they are friends or `to` accepts anyone.
+/// when they are friends, `to` accepts anyone, or either of them is a bot.
 pub async fn check_direct(state: &AppState, from: UserId, to: UserId) -> AppResult<()> {
     let rel = state.store.relation(from, to).await?;
     if rel.blocked() {
@@ -264,7 +269,11 @@ pub async fn check_direct(state: &AppState, from: UserId, to: UserId) -> AppResu
             "you cannot message this user",
         ));
     }
-    if !rel.friends && rel.b_policy == DirectPolicy::FriendsOnly {
+    if !rel.friends
+        && rel.b_policy == DirectPolicy::FriendsOnly
+        && !state.integration.is_bot(state, to).await?
+        && !state.integration.is_bot(state, from).await?
+    {
         return Err(AppError::new(
             ErrorCode::NotAllowed,
             "this user accepts direct messages from friends only",

@@ -11,6 +11,7 @@ use crate::broker::Broker;
 use crate::config::Config;
 use crate::conversations::ConversationCache;
 use crate::gateway::hub::{ConnId, Hub};
+use crate::integration::Integration;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -26,6 +27,7 @@ pub struct Inner {
     pub conversations: ConversationCache,
     pub metrics: Metrics,
     pub limits: Arc<Limits>,
+    pub integration: Integration,
     /// Cancelled when the server begins to shut down.
     pub shutdown: CancellationToken,
     /// Every WebSocket session, so shutdown can wait for them to drain.
@@ -40,7 +42,9 @@ impl AppState {
         hub: Arc<Hub>,
     ) -> AppState {
         let limits = Arc::new(Limits::new(&config));
+        let integration = Integration::new(&config);
         AppState(Arc::new(Inner {
+            integration,
             config,
             store,
             broker,

@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -163,9 +164,11 @@ def main():
 
         # bob listens for alice's reply from now on
         listener = subprocess.Popen(
-            [CLI, "--server", URL, "--json", "listen", "--count", "1", "--timeout", "90"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [CLI, "--server", URL, "--json", "listen", "--timeout", "120"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
+        heard = []
+        threading.Thread(target=lambda: heard.extend(iter(listener.stdout.readline, "")), daemon=True).start()
         subprocess.run([CLI, "--server", URL, "send", "--to", ALICE, "hello from bob"], check=True, timeout=30)
 
         s.wait("data-desktop-unread=1", lambda: s.js("return document.documentElement.dataset.desktopUnread") == "1", timeout=30)
@@ -190,10 +193,11 @@ def main():
         box = s.wait_css("[data-testid=composer-input]")
         s.type(box, "hi bob, from the desktop")
         s.click(s.wait_css("[data-testid=send]"))
-        out, err = listener.communicate(timeout=60)
-        got = any("hi bob, from the desktop" in line for line in out.splitlines())
-        check("bob receives the reply", got, f"stdout={out[-400:]!r} stderr={err[-400:]!r}")
-        listener = None
+        try:
+            s.wait("bob hears the reply", lambda: any("hi bob, from the desktop" in line for line in heard), timeout=60)
+            check("bob receives the reply", True)
+        except TimeoutError:
+            check("bob receives the reply", False, f"bob's events: {''.join(heard)[-600:]!r}")
 
         shot = os.path.join(ARTIFACTS, "desktop.png")
         r = subprocess.run(["import", "-window", "root", shot], capture_output=True, timeout=30)

@@ -7,6 +7,7 @@
 #   tests/desktop/run.sh                  # everything
 #   SKIP_BUILD=1 tests/desktop/run.sh     # reuse the last build
 #   MEASURE=1 tests/desktop/run.sh        # also measure startup time and idle memory
+#   DESKTOP_BIN, CONFAB_SERVER_BIN, CONFAB_CLI_BIN override the binaries (absolute paths)
 #
 # Needs the apt packages of docs/desktop.md (xvfb, webkit2gtk-driver, dbus, imagemagick, …),
 # Node.js and Python 3 (standard library only). Artifacts (screenshot, logs) go to
@@ -46,9 +47,10 @@ fi
 
 # --- inside Xvfb and a D-Bus session ---
 BIN="$CARGO_TARGET_DIR/debug"
-export DESKTOP_BIN="$BIN/confab-desktop"
-export CONFAB_CLI="$BIN/confab"
-for f in "$DESKTOP_BIN" "$CONFAB_CLI" "$BIN/confab-server"; do
+export DESKTOP_BIN="${DESKTOP_BIN:-$BIN/confab-desktop}"
+export CONFAB_CLI="${CONFAB_CLI_BIN:-$BIN/confab}"
+SERVER_BIN="${CONFAB_SERVER_BIN:-$BIN/confab-server}"
+for f in "$DESKTOP_BIN" "$CONFAB_CLI" "$SERVER_BIN"; do
   [ -x "$f" ] || fail "$f is not built"
 done
 
@@ -66,7 +68,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 PORT="$(free_port)"
 export CONFAB_URL="http://127.0.0.1:$PORT"
 # The desktop app's pages have the origin tauri://localhost (http://tauri.localhost on Windows).
-CONFAB_ALLOWED_ORIGINS="tauri://localhost" "$BIN/confab-server" --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" \
+CONFAB_ALLOWED_ORIGINS="tauri://localhost" "$SERVER_BIN" --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" \
   --open-direct-messages true --argon2-memory-kib 256 --argon2-iterations 1 >"$ARTIFACTS/server.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do

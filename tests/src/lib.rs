@@ -221,6 +221,8 @@ pub fn free_port() -> u16 {
 }
 
 impl ServerProcess {
+    // The child is waited for in `kill9`, which `Drop` calls.
+    #[allow(clippy::zombie_processes)]
     pub async fn start(data_dir: &Path, port: u16) -> ServerProcess {
         let mut child = std::process::Command::new(workspace_bin("confab-server"))
             .arg("--bind")

@@ -1,5 +1,6 @@
-//! The HTTP edge: account endpoints, the WebSocket upgrade, health and metrics. Each module
-//! exposes `router()`; they are merged here.
+//! The HTTP edge: account endpoints, the WebSocket upgrade, health and metrics, and the
+//! integration API (`crate::integration::api`). Each module exposes `router()`; they are merged
+//! here.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(websocket))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .merge(crate::integration::api::router())
         .merge(web::router(web::web_dir(state.config.web_dir.as_deref())))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(cors)
@@ -124,7 +126,7 @@ impl IntoResponse for HttpError {
 }
 
 /// Parses a JSON body with a typed error instead of the framework's plain-text rejection.
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, HttpError> {
+pub(crate) fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, HttpError> {
     serde_json::from_slice(body).map_err(|e| {
         HttpError(WireError::new(
             ErrorCode::BadRequest,
@@ -182,7 +184,7 @@ struct WsQuery {
     token: Option<String>,
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::AUTHORIZATION)?
         .to_str()

@@ -2,6 +2,9 @@
 //! with its own SQL. SQL never leaves this folder.
 
 use async_trait::async_trait;
+use confab_proto::integration::{
+    ApiKeyInfo, Delivery, DeliveryStatus, Scope, WebhookEventType, WebhookInfo,
+};
 use confab_proto::{
     Content, ConversationId, ConversationKind, ConversationSummary, DeviceId, DirectPolicy, Friend,
     FriendRequest, GroupInfo, JoinPolicy, JoinRequest, Member, Message, Millis, Role, Seq,
@@ -10,6 +13,7 @@ use confab_proto::{
 
 pub mod sqlite;
 mod sqlite_groups;
+mod sqlite_integration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -228,6 +232,75 @@ pub enum RecallRefusal {
     Forbidden,
 }
 
+/// A new API key: only the hash of its secret is stored.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub name: String,
+    pub prefix: String,
+    pub secret_hash: [u8; 32],
+    pub scopes: Vec<Scope>,
+    pub now: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub info: ApiKeyInfo,
+    pub secret_hash: [u8; 32],
+}
+
+/// What the integration API adds to a user.
+#[derive(Debug, Clone, Default)]
+pub struct IntegrationUserRecord {
+    pub external_id: Option<String>,
+    pub bot: bool,
+    pub disabled_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub url: String,
+    pub events: Vec<WebhookEventType>,
+    pub secret: String,
+    pub now: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookRecord {
+    pub info: WebhookInfo,
+    pub secret: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub webhook_id: i64,
+    pub event_id: String,
+    pub event_type: WebhookEventType,
+    pub payload: String,
+    pub now: Millis,
+}
+
+/// A delivery not yet finished, to resume after a restart.
+#[derive(Debug, Clone)]
+pub struct PendingDelivery {
+    pub id: i64,
+    pub webhook_id: i64,
+    pub event_id: String,
+    pub event_type: WebhookEventType,
+    pub payload: String,
+    pub attempts: u32,
+}
+
+/// The outcome of one delivery attempt.
+#[derive(Debug, Clone)]
+pub struct DeliveryAttempt {
+    pub id: i64,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub now: Millis,
+}
+
 /// Decides, inside the recall transaction, whether the stored message may be recalled.
 pub type RecallCheck = Box<dyn FnOnce(&Message) -> Result<(), RecallRefusal> + Send + 'static>;
 
@@ -397,4 +470,46 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
         check: RecallCheck,
     ) -> StoreResult<Result<Message, RecallRefusal>>;
+
+    // Integration.
+    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKeyInfo>;
+    async fn api_key_by_prefix(&self, prefix: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKeyInfo>>;
+    /// Revokes a live key; false if there was none.
+    async fn revoke_api_key(&self, id: i64, at: Millis) -> StoreResult<bool>;
+    async fn touch_api_key(&self, id: i64, at: Millis) -> StoreResult<()>;
+    /// Creates the user with their integration record in one transaction, or, when a user was
+    /// already imported with `external_id`, returns that user and `false`.
+    /// `Conflict("username")` when the name is taken by another user.
+    async fn import_user(
+        &self,
+        user: NewUser,
+        external_id: Option<String>,
+        bot: bool,
+    ) -> StoreResult<(UserPublic, bool)>;
+    /// The user's integration record; the default for users without one.
+    async fn integration_user(&self, id: UserId) -> StoreResult<IntegrationUserRecord>;
+    /// Disables the user and revokes every live session (returning their ids), or enables
+    /// the user again. `NotFound` for an unknown user.
+    async fn set_user_disabled(
+        &self,
+        id: UserId,
+        disabled: bool,
+        at: Millis,
+    ) -> StoreResult<Vec<DeviceId>>;
+    async fn create_webhook(&self, hook: NewWebhook) -> StoreResult<WebhookInfo>;
+    async fn webhooks(&self) -> StoreResult<Vec<WebhookRecord>>;
+    /// Deletes a webhook and its delivery log; false if there was none.
+    async fn delete_webhook(&self, id: i64) -> StoreResult<bool>;
+    async fn create_delivery(&self, delivery: NewDelivery) -> StoreResult<i64>;
+    async fn update_delivery(&self, attempt: DeliveryAttempt) -> StoreResult<()>;
+    /// Deliveries still `pending`, oldest first, at most `limit`.
+    async fn pending_deliveries(&self, limit: u32) -> StoreResult<Vec<PendingDelivery>>;
+    /// A webhook's deliveries, newest first, with ids below `before`.
+    async fn deliveries(
+        &self,
+        webhook_id: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<(Vec<Delivery>, bool)>;
 }

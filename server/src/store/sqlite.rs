@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use async_trait::async_trait;
+use confab_proto::integration::{ApiKeyInfo, Delivery, WebhookInfo};
 use confab_proto::{
     Content, ConversationId, ConversationKind, ConversationSummary, DeviceId, DirectPolicy, Friend,
     FriendRequest, GroupInfo, JoinPolicy, JoinRequest, Member, Message, Millis, Role, Seq,
@@ -19,6 +20,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use tokio::sync::oneshot;
 
 use super::sqlite_groups as groups;
+use super::sqlite_integration as integration;
 use super::*;
 
 const MAX_BATCH: usize = 512;
@@ -380,7 +382,7 @@ pub(super) fn role_of(s: &str) -> Role {
     Role::parse(s).unwrap_or(Role::Member)
 }
 
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
+pub(super) fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(err, _)
         if err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
             || err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -1441,5 +1443,112 @@ impl Store for SqliteStore {
             Ok(Ok(event))
         })
         .await
+    }
+
+    // Integration.
+    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKeyInfo> {
+        self.write(false, move |conn| integration::create_api_key(conn, key))
+            .await
+    }
+
+    async fn api_key_by_prefix(&self, prefix: &str) -> StoreResult<Option<ApiKeyRecord>> {
+        let prefix = prefix.to_owned();
+        self.read(move |conn| Ok(integration::api_key_by_prefix(conn, &prefix)?))
+            .await
+    }
+
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKeyInfo>> {
+        self.read(|conn| Ok(integration::list_api_keys(conn)?))
+            .await
+    }
+
+    async fn revoke_api_key(&self, id: i64, at: Millis) -> StoreResult<bool> {
+        self.write(false, move |conn| {
+            Ok(integration::revoke_api_key(conn, id, at)?)
+        })
+        .await
+    }
+
+    async fn touch_api_key(&self, id: i64, at: Millis) -> StoreResult<()> {
+        self.write(false, move |conn| {
+            Ok(integration::touch_api_key(conn, id, at)?)
+        })
+        .await
+    }
+
+    async fn import_user(
+        &self,
+        user: NewUser,
+        external_id: Option<String>,
+        bot: bool,
+    ) -> StoreResult<(UserPublic, bool)> {
+        self.write(false, move |conn| {
+            integration::import_user(conn, user, external_id, bot)
+        })
+        .await
+    }
+
+    async fn integration_user(&self, id: UserId) -> StoreResult<IntegrationUserRecord> {
+        self.read(move |conn| Ok(integration::integration_user(conn, id)?))
+            .await
+    }
+
+    async fn set_user_disabled(
+        &self,
+        id: UserId,
+        disabled: bool,
+        at: Millis,
+    ) -> StoreResult<Vec<DeviceId>> {
+        self.write(false, move |conn| {
+            integration::set_user_disabled(conn, id, disabled, at)
+        })
+        .await
+    }
+
+    async fn create_webhook(&self, hook: NewWebhook) -> StoreResult<WebhookInfo> {
+        self.write(false, move |conn| {
+            Ok(integration::create_webhook(conn, hook)?)
+        })
+        .await
+    }
+
+    async fn webhooks(&self) -> StoreResult<Vec<WebhookRecord>> {
+        self.read(|conn| Ok(integration::webhooks(conn)?)).await
+    }
+
+    async fn delete_webhook(&self, id: i64) -> StoreResult<bool> {
+        self.write(false, move |conn| {
+            Ok(integration::delete_webhook(conn, id)?)
+        })
+        .await
+    }
+
+    async fn create_delivery(&self, delivery: NewDelivery) -> StoreResult<i64> {
+        self.write(false, move |conn| {
+            Ok(integration::create_delivery(conn, delivery)?)
+        })
+        .await
+    }
+
+    async fn update_delivery(&self, attempt: DeliveryAttempt) -> StoreResult<()> {
+        self.write(false, move |conn| {
+            Ok(integration::update_delivery(conn, attempt)?)
+        })
+        .await
+    }
+
+    async fn pending_deliveries(&self, limit: u32) -> StoreResult<Vec<PendingDelivery>> {
+        self.read(move |conn| Ok(integration::pending_deliveries(conn, limit)?))
+            .await
+    }
+
+    async fn deliveries(
+        &self,
+        webhook_id: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<(Vec<Delivery>, bool)> {
+        self.read(move |conn| Ok(integration::deliveries(conn, webhook_id, before, limit)?))
+            .await
     }
 }
