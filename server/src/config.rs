@@ -43,6 +43,23 @@ pub struct Config {
     pub argon2_memory_kib: u32,
     /// Argon2id iterations.
     pub argon2_iterations: u32,
+    /// PostgreSQL URL (`postgres://user:password@host:5432/confab`). When set, all state lives
+    /// there and any number of nodes can share it; when absent, SQLite in `data_dir`.
+    pub postgres_url: Option<String>,
+    /// Connections each node keeps to PostgreSQL.
+    pub postgres_pool_size: usize,
+    /// Bound on every database call (including waiting for a connection), in seconds.
+    pub db_timeout_secs: u64,
+    /// NATS URL (`nats://host:4222`). When set, nodes exchange events through NATS; when
+    /// absent, the in-process broker (one node).
+    pub nats_url: Option<String>,
+    /// Prefix of every NATS subject; deployments sharing a NATS server use different ones.
+    pub nats_subject_prefix: String,
+    /// This node's name in logs, `/healthz` and NATS (default: `node-` and a random suffix).
+    pub node_id: Option<String>,
+    /// Where media blobs live: a directory path or an `object_store` URL such as
+    /// `s3://bucket/prefix`, shared by every node of a cluster (default: `data_dir/blobs`).
+    pub blob_url: Option<String>,
 }
 
 impl Default for Config {
@@ -63,6 +80,13 @@ impl Default for Config {
             open_direct_messages: false,
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
+            postgres_url: None,
+            postgres_pool_size: 16,
+            db_timeout_secs: 5,
+            nats_url: None,
+            nats_subject_prefix: "confab".into(),
+            node_id: None,
+            blob_url: None,
         }
     }
 }
@@ -79,6 +103,9 @@ impl Config {
     }
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.token_ttl_secs)
+    }
+    pub fn db_timeout(&self) -> Duration {
+        Duration::from_secs(self.db_timeout_secs)
     }
 }
 
@@ -118,6 +145,24 @@ pub struct ConfigArgs {
     pub argon2_memory_kib: Option<u32>,
     #[arg(long, env = "CONFAB_ARGON2_ITERATIONS")]
     pub argon2_iterations: Option<u32>,
+    /// PostgreSQL URL; without it, SQLite in the data directory.
+    #[arg(long, env = "CONFAB_POSTGRES_URL")]
+    pub postgres_url: Option<String>,
+    #[arg(long, env = "CONFAB_POSTGRES_POOL_SIZE")]
+    pub postgres_pool_size: Option<usize>,
+    #[arg(long, env = "CONFAB_DB_TIMEOUT_SECS")]
+    pub db_timeout_secs: Option<u64>,
+    /// NATS URL; without it, the in-process broker (a single node).
+    #[arg(long, env = "CONFAB_NATS_URL")]
+    pub nats_url: Option<String>,
+    #[arg(long, env = "CONFAB_NATS_SUBJECT_PREFIX")]
+    pub nats_subject_prefix: Option<String>,
+    /// This node's name (logs, /healthz, NATS).
+    #[arg(long, env = "CONFAB_NODE_ID")]
+    pub node_id: Option<String>,
+    /// Shared blob location: a path or an object_store URL (s3://bucket/prefix).
+    #[arg(long, env = "CONFAB_BLOB_URL")]
+    pub blob_url: Option<String>,
 }
 
 impl ConfigArgs {
@@ -150,8 +195,15 @@ impl ConfigArgs {
             shutdown_grace_secs,
             open_direct_messages,
             argon2_memory_kib,
-            argon2_iterations
+            argon2_iterations,
+            postgres_pool_size,
+            db_timeout_secs,
+            nats_subject_prefix
         );
+        macro_rules! set_some {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = Some(v); } )* };
+        }
+        set_some!(postgres_url, nats_url, node_id, blob_url);
         anyhow::ensure!(
             c.argon2_memory_kib >= 64 && c.argon2_iterations >= 1,
             "argon2 needs at least 64 KiB and 1 iteration"
@@ -161,6 +213,11 @@ impl ConfigArgs {
             "max_frame_bytes must be at least 1024"
         );
         anyhow::ensure!(c.outbox_frames >= 8, "outbox_frames must be at least 8");
+        anyhow::ensure!(c.db_timeout_secs >= 1, "db_timeout_secs must be at least 1");
+        anyhow::ensure!(
+            !c.nats_subject_prefix.is_empty() && !c.nats_subject_prefix.contains([' ', '*', '>']),
+            "nats_subject_prefix must be a non-empty subject without spaces or wildcards"
+        );
         anyhow::ensure!(
             c.history_page_max >= 1,
             "history_page_max must be at least 1"
