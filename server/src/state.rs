@@ -22,7 +22,8 @@ pub struct Inner {
     pub store: Arc<dyn Store>,
     pub broker: Arc<dyn Broker>,
     pub hub: Arc<Hub>,
-    pub conversations: ConversationCache,
+    /// Shared with the broker, which refreshes it when another node changes a group.
+    pub conversations: Arc<ConversationCache>,
     pub metrics: Metrics,
     /// Cancelled when the server begins to shut down.
     pub shutdown: CancellationToken,
@@ -36,13 +37,14 @@ impl AppState {
         store: Arc<dyn Store>,
         broker: Arc<dyn Broker>,
         hub: Arc<Hub>,
+        conversations: Arc<ConversationCache>,
     ) -> AppState {
         AppState(Arc::new(Inner {
             config,
             store,
             broker,
             hub,
-            conversations: ConversationCache::default(),
+            conversations,
             metrics: Metrics::default(),
             shutdown: CancellationToken::new(),
             sessions: TaskTracker::new(),
