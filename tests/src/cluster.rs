@@ -71,8 +71,16 @@ pub async fn services(test: &str) -> Option<Services> {
     if std::env::var("CONFAB_REQUIRE_SERVICES").as_deref() == Ok("1") {
         panic!("{test}: required services are missing: {what}");
     }
-    eprintln!("SKIPPED {test}: needs {what} (CONFAB_REQUIRE_SERVICES=1 makes this a failure)");
+    skip(&format!(
+        "SKIPPED {test}: needs {what} (CONFAB_REQUIRE_SERVICES=1 makes this a failure)"
+    ));
     None
+}
+
+/// Prints past the test harness's output capture, so a skip shows in a normal `cargo test`.
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{reason}");
 }
 
 /// Several nodes in this process sharing one PostgreSQL schema and one NATS subject prefix.
@@ -116,6 +124,7 @@ impl Cluster {
             argon2_iterations: 1,
             open_direct_messages: true,
             postgres_url: Some(self.schema.url()),
+            db_timeout_secs: 30,
             nats_url: Some(self.services.nats_url.clone()),
             nats_subject_prefix: self.prefix.clone(),
             node_id: Some(format!("node{i}")),
@@ -134,6 +143,8 @@ impl Cluster {
             self.prefix.clone(),
             "--node-id".into(),
             format!("node{i}"),
+            "--db-timeout-secs".into(),
+            "30".into(),
             "--data-dir".into(),
             std::env::temp_dir()
                 .join(format!("{}-p{i}", self.prefix))

@@ -201,6 +201,9 @@ impl TestServer {
         let pg = if postgres_backend() {
             let schema = PgSchema::create().await;
             config.postgres_url = Some(schema.url());
+            // The bound is for outages; on a busy shared test machine a burst of thousands of
+            // connecting clients can queue longer than the production default for a connection.
+            config.db_timeout_secs = 30;
             Some(schema)
         } else {
             None
@@ -423,6 +426,8 @@ impl ServerProcess {
             };
             args.push("--postgres-url".into());
             args.push(with_search_path(&postgres_url(), &schema));
+            args.push("--db-timeout-secs".into());
+            args.push("30".into());
         }
         Self::spawn(port, &args).await
     }

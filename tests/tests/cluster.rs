@@ -550,6 +550,11 @@ async fn a_node_killed_under_load_loses_nothing_acknowledged() {
     drop(nodes);
 }
 
+async fn healthz(base: &str) -> (u16, serde_json::Value) {
+    let r = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
 #[tokio::test]
 async fn restarting_nats_during_traffic_drops_nothing_and_delivery_resumes() {
     let Some(services) = services("cluster NATS restart").await else {
@@ -563,7 +568,7 @@ async fn restarting_nats_during_traffic_drops_nothing_and_delivery_resumes() {
         if std::env::var("CONFAB_REQUIRE_SERVICES").as_deref() == Ok("1") {
             panic!("cluster NATS restart: the nats-server binary is missing");
         }
-        eprintln!("SKIPPED cluster NATS restart: needs the nats-server binary");
+        confab_tests::cluster::skip("SKIPPED cluster NATS restart: needs the nats-server binary");
         return;
     };
     let port = free_port();
@@ -604,6 +609,13 @@ async fn restarting_nats_during_traffic_drops_nothing_and_delivery_resumes() {
             let _ = nats.kill();
             let _ = nats.wait();
         }
+        if n == 50 {
+            // The node says which dependency is down.
+            let (status, body) = healthz(&cluster.urls[0]).await;
+            assert_eq!(status, 503, "{body}");
+            assert_eq!(body["store"], "ok");
+            assert_ne!(body["broker"], "ok");
+        }
         if n == 60 {
             nats = start_nats();
             restarted = true;
@@ -629,6 +641,8 @@ async fn restarting_nats_during_traffic_drops_nothing_and_delivery_resumes() {
     assert!(restarted);
     assert!(refused > 0, "sends were refused while NATS was down");
     cluster.wait_linked().await;
+    let (status, body) = healthz(&cluster.urls[0]).await;
+    assert_eq!(status, 200, "{body}");
 
     // Delivery resumes without restarting nodes: a new message reaches bob live.
     let last = send_until_acked(
