@@ -445,13 +445,15 @@ impl ServerProcess {
             .spawn()
             .expect("server binary starts");
         let base_url = format!("http://127.0.0.1:{port}");
-        let health = format!("{base_url}/healthz");
+        let mut process = ServerProcess { child, base_url };
+        let health = format!("{}/healthz", process.base_url);
         for _ in 0..200 {
             if reqwest_get_ok(&health).await {
-                return ServerProcess { child, base_url };
+                return process;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        process.kill9();
         panic!("server did not become healthy");
     }
 
