@@ -22,7 +22,8 @@ pub struct Services {
     pub nats_url: String,
 }
 
-fn host_port(url: &str, default_port: u16) -> Option<String> {
+/// `host:port` of a service URL.
+pub fn host_port(url: &str, default_port: u16) -> Option<String> {
     let rest = url.split("://").nth(1)?;
     let authority = rest.split(['/', '?']).next()?;
     let host_port = authority.rsplit('@').next()?;
@@ -179,6 +180,8 @@ impl Cluster {
 pub struct Balancer {
     pub addr: SocketAddr,
     backends: Arc<Mutex<Vec<SocketAddr>>>,
+    /// The connections being relayed, so that [`Balancer::cut`] can drop them.
+    relays: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -189,31 +192,40 @@ impl Balancer {
         let backends = Arc::new(Mutex::new(backends));
         let next = Arc::new(AtomicUsize::new(0));
         let list = backends.clone();
+        let relays: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let tracked = relays.clone();
         let task = tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
                 let list = list.clone();
                 let next = next.clone();
-                tokio::spawn(async move {
-                    let candidates = list.lock().unwrap().clone();
-                    let start = next.fetch_add(1, Ordering::Relaxed);
-                    for k in 0..candidates.len() {
-                        let backend = candidates[(start + k) % candidates.len()];
-                        if let Ok(Ok(mut server)) = tokio::time::timeout(
-                            Duration::from_secs(1),
-                            TcpStream::connect(backend),
-                        )
-                        .await
-                        {
-                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                            return;
+                let mut relays = tracked.lock().unwrap();
+                relays.retain(|r| !r.is_finished());
+                relays.push(
+                    tokio::spawn(async move {
+                        let candidates = list.lock().unwrap().clone();
+                        let start = next.fetch_add(1, Ordering::Relaxed);
+                        for k in 0..candidates.len() {
+                            let backend = candidates[(start + k) % candidates.len()];
+                            if let Ok(Ok(mut server)) = tokio::time::timeout(
+                                Duration::from_secs(1),
+                                TcpStream::connect(backend),
+                            )
+                            .await
+                            {
+                                let _ =
+                                    tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                                return;
+                            }
                         }
-                    }
-                });
+                    })
+                    .abort_handle(),
+                );
             }
         });
         Balancer {
             addr,
             backends,
+            relays,
             task,
         }
     }
@@ -225,6 +237,15 @@ impl Balancer {
     /// Replaces the backends new connections go to.
     pub fn set_backends(&self, backends: Vec<SocketAddr>) {
         *self.backends.lock().unwrap() = backends;
+    }
+
+    /// A network cut: drops every relayed connection and refuses new ones until
+    /// [`Balancer::set_backends`].
+    pub fn cut(&self) {
+        self.backends.lock().unwrap().clear();
+        for r in self.relays.lock().unwrap().drain(..) {
+            r.abort();
+        }
     }
 }
 

@@ -11,8 +11,8 @@ use confab_proto::{
     SystemEvent, Target, UserId,
 };
 use confab_sdk::{Client, ClientEvent, ClientOptions};
-use confab_tests::cluster::{services, Balancer, Cluster};
-use confab_tests::{free_port, ServerProcess};
+use confab_tests::cluster::{host_port, services, Balancer, Cluster};
+use confab_tests::{free_port, PgSchema, ServerProcess};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -693,4 +693,78 @@ async fn restarting_nats_during_traffic_drops_nothing_and_delivery_resumes() {
     );
     let _ = nats.kill();
     let _ = nats.wait();
+}
+
+#[tokio::test]
+async fn losing_postgres_briefly_answers_unavailable_and_recovers() {
+    let Some(services) = services("cluster PostgreSQL outage").await else {
+        return;
+    };
+    // The node reaches PostgreSQL through a relay that the test can cut.
+    let schema = PgSchema::create().await;
+    let pg = host_port(&services.postgres_url, 5432).unwrap();
+    let relay = Balancer::start(vec![pg.parse().unwrap()]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = confab_server::config::Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        argon2_memory_kib: 256,
+        argon2_iterations: 1,
+        open_direct_messages: true,
+        postgres_url: Some(schema.url().replacen(&pg, &relay.addr.to_string(), 1)),
+        db_timeout_secs: 2,
+        ..Default::default()
+    };
+    let server = confab_server::RunningServer::start(config).await.unwrap();
+    let base = format!("http://{}", server.addr);
+    let (_, a) = user(&base, "alice").await;
+    let (bob_id, _) = user(&base, "bob").await;
+    let alice = connect(&base, &a).await;
+    let mut acked = vec![];
+    let first = alice
+        .send_text(Target::User(bob_id), "before")
+        .await
+        .unwrap();
+    acked.push((
+        first.conversation_id,
+        first.seq,
+        String::new(),
+        "before".to_owned(),
+    ));
+
+    relay.cut();
+    let started = Instant::now();
+    let err = alice
+        .send_text(Target::User(bob_id), "during")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::Unavailable), "{err}");
+    let refused_after = started.elapsed();
+    let (status, body) = healthz(&base).await;
+    assert_eq!(status, 503, "{body}");
+    assert_ne!(body["store"], "ok");
+
+    // The database comes back: the same node serves again, nothing restarted.
+    relay.set_backends(vec![pg.parse().unwrap()]);
+    let back = send_until_acked(
+        &alice,
+        Target::User(bob_id),
+        "after-outage".into(),
+        "after".into(),
+        Instant::now() + Duration::from_secs(20),
+    )
+    .await
+    .expect("sends work again");
+    let recovered_after = started.elapsed();
+    let history = all_messages(&alice, back.0).await;
+    let texts: Vec<_> = history.iter().filter_map(|m| m.content.as_text()).collect();
+    assert_eq!(texts.first(), Some(&"before"));
+    assert_eq!(texts.last(), Some(&"after"));
+    assert_eq!(healthz(&base).await.0, 200);
+    println!(
+        "cluster PostgreSQL outage: refused with `unavailable` after {refused_after:?}, \
+         serving again {recovered_after:?} after the cut ({} messages stored)",
+        history.len()
+    );
+    server.shutdown();
 }
