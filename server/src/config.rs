@@ -113,55 +113,55 @@ impl Config {
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConfigArgs {
     /// TOML configuration file.
-    #[arg(long, env = "CONFAB_CONFIG")]
+    #[arg(long, global = true, env = "CONFAB_CONFIG")]
     pub config: Option<PathBuf>,
-    #[arg(long, env = "CONFAB_BIND")]
+    #[arg(long, global = true, env = "CONFAB_BIND")]
     pub bind: Option<SocketAddr>,
-    #[arg(long, env = "CONFAB_DATA_DIR")]
+    #[arg(long, global = true, env = "CONFAB_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    #[arg(long, env = "CONFAB_MAX_FRAME_BYTES")]
+    #[arg(long, global = true, env = "CONFAB_MAX_FRAME_BYTES")]
     pub max_frame_bytes: Option<usize>,
-    #[arg(long, env = "CONFAB_MAX_TEXT_CHARS")]
+    #[arg(long, global = true, env = "CONFAB_MAX_TEXT_CHARS")]
     pub max_text_chars: Option<usize>,
-    #[arg(long, env = "CONFAB_MAX_GROUP_MEMBERS")]
+    #[arg(long, global = true, env = "CONFAB_MAX_GROUP_MEMBERS")]
     pub max_group_members: Option<usize>,
-    #[arg(long, env = "CONFAB_RECALL_WINDOW_SECS")]
+    #[arg(long, global = true, env = "CONFAB_RECALL_WINDOW_SECS")]
     pub recall_window_secs: Option<u64>,
-    #[arg(long, env = "CONFAB_IDLE_TIMEOUT_SECS")]
+    #[arg(long, global = true, env = "CONFAB_IDLE_TIMEOUT_SECS")]
     pub idle_timeout_secs: Option<u64>,
-    #[arg(long, env = "CONFAB_AUTH_TIMEOUT_SECS")]
+    #[arg(long, global = true, env = "CONFAB_AUTH_TIMEOUT_SECS")]
     pub auth_timeout_secs: Option<u64>,
-    #[arg(long, env = "CONFAB_OUTBOX_FRAMES")]
+    #[arg(long, global = true, env = "CONFAB_OUTBOX_FRAMES")]
     pub outbox_frames: Option<usize>,
-    #[arg(long, env = "CONFAB_TOKEN_TTL_SECS")]
+    #[arg(long, global = true, env = "CONFAB_TOKEN_TTL_SECS")]
     pub token_ttl_secs: Option<u64>,
-    #[arg(long, env = "CONFAB_HISTORY_PAGE_MAX")]
+    #[arg(long, global = true, env = "CONFAB_HISTORY_PAGE_MAX")]
     pub history_page_max: Option<u32>,
-    #[arg(long, env = "CONFAB_SHUTDOWN_GRACE_SECS")]
+    #[arg(long, global = true, env = "CONFAB_SHUTDOWN_GRACE_SECS")]
     pub shutdown_grace_secs: Option<u64>,
-    #[arg(long, env = "CONFAB_OPEN_DIRECT_MESSAGES")]
+    #[arg(long, global = true, env = "CONFAB_OPEN_DIRECT_MESSAGES")]
     pub open_direct_messages: Option<bool>,
-    #[arg(long, env = "CONFAB_ARGON2_MEMORY_KIB")]
+    #[arg(long, global = true, env = "CONFAB_ARGON2_MEMORY_KIB")]
     pub argon2_memory_kib: Option<u32>,
-    #[arg(long, env = "CONFAB_ARGON2_ITERATIONS")]
+    #[arg(long, global = true, env = "CONFAB_ARGON2_ITERATIONS")]
     pub argon2_iterations: Option<u32>,
     /// PostgreSQL URL; without it, SQLite in the data directory.
-    #[arg(long, env = "CONFAB_POSTGRES_URL")]
+    #[arg(long, global = true, env = "CONFAB_POSTGRES_URL")]
     pub postgres_url: Option<String>,
-    #[arg(long, env = "CONFAB_POSTGRES_POOL_SIZE")]
+    #[arg(long, global = true, env = "CONFAB_POSTGRES_POOL_SIZE")]
     pub postgres_pool_size: Option<usize>,
-    #[arg(long, env = "CONFAB_DB_TIMEOUT_SECS")]
+    #[arg(long, global = true, env = "CONFAB_DB_TIMEOUT_SECS")]
     pub db_timeout_secs: Option<u64>,
     /// NATS URL; without it, the in-process broker (a single node).
-    #[arg(long, env = "CONFAB_NATS_URL")]
+    #[arg(long, global = true, env = "CONFAB_NATS_URL")]
     pub nats_url: Option<String>,
-    #[arg(long, env = "CONFAB_NATS_SUBJECT_PREFIX")]
+    #[arg(long, global = true, env = "CONFAB_NATS_SUBJECT_PREFIX")]
     pub nats_subject_prefix: Option<String>,
     /// This node's name (logs, /healthz, NATS).
-    #[arg(long, env = "CONFAB_NODE_ID")]
+    #[arg(long, global = true, env = "CONFAB_NODE_ID")]
     pub node_id: Option<String>,
     /// Shared blob location: a path or an object_store URL (s3://bucket/prefix).
-    #[arg(long, env = "CONFAB_BLOB_URL")]
+    #[arg(long, global = true, env = "CONFAB_BLOB_URL")]
     pub blob_url: Option<String>,
 }
 

@@ -61,7 +61,10 @@ impl From<tokio_postgres::Error> for StoreError {
 fn pg_error(e: tokio_postgres::Error) -> StoreError {
     match e.code() {
         // No answer from the server at all: the connection is gone.
-        None => StoreError::Unavailable(e.to_string()),
+        None => StoreError::Unavailable(match std::error::Error::source(&e) {
+            Some(cause) => format!("PostgreSQL: {e}: {cause}"),
+            None => format!("PostgreSQL: {e}"),
+        }),
         Some(code) => {
             let class = &code.code()[..2];
             // Connection exceptions, resources, operator intervention, rollbacks
@@ -169,7 +172,8 @@ impl PostgresStore {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
                 .await?;
             tx.batch_execute(
-                "CREATE TABLE IF NOT EXISTS confab_migrations (
+                "SET LOCAL client_min_messages = warning;
+                 CREATE TABLE IF NOT EXISTS confab_migrations (
                      version    INTEGER PRIMARY KEY,
                      applied_at BIGINT NOT NULL
                  )",
