@@ -51,6 +51,9 @@ pub mod close {
     pub const SERVER_SHUTDOWN: u16 = 4001;
     /// No frame arrived within the idle timeout.
     pub const IDLE_TIMEOUT: u16 = 4002;
+    /// This node may have missed events (its link to the other nodes was interrupted);
+    /// reconnect and sync.
+    pub const RESYNC: u16 = 4003;
     /// Authentication failed or was never given in time.
     pub const AUTH_FAILED: u16 = 4100;
     /// This device's session was revoked (log out, or revoked from another device).

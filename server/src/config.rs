@@ -78,6 +78,23 @@ pub struct Config {
     pub webhook_retry_base_ms: u64,
     /// Webhook requests in flight at once.
     pub webhook_concurrency: usize,
+    /// PostgreSQL URL (`postgres://user:password@host:5432/confab`). When set, all state lives
+    /// there and any number of nodes can share it; when absent, SQLite in `data_dir`.
+    pub postgres_url: Option<String>,
+    /// Connections each node keeps to PostgreSQL.
+    pub postgres_pool_size: usize,
+    /// Bound on every database call (including waiting for a connection), in seconds.
+    pub db_timeout_secs: u64,
+    /// NATS URL (`nats://host:4222`). When set, nodes exchange events through NATS; when
+    /// absent, the in-process broker (one node).
+    pub nats_url: Option<String>,
+    /// Prefix of every NATS subject; deployments sharing a NATS server use different ones.
+    pub nats_subject_prefix: String,
+    /// This node's name in logs, `/healthz` and NATS (default: `node-` and a random suffix).
+    pub node_id: Option<String>,
+    /// Where media blobs live: a directory path or an `object_store` URL such as
+    /// `s3://bucket/prefix`, shared by every node of a cluster (default: `data_dir/blobs`).
+    pub blob_url: Option<String>,
 }
 
 impl Default for Config {
@@ -115,6 +132,13 @@ impl Default for Config {
             webhook_max_attempts: 8,
             webhook_retry_base_ms: 1_000,
             webhook_concurrency: 16,
+            postgres_url: None,
+            postgres_pool_size: 16,
+            db_timeout_secs: 5,
+            nats_url: None,
+            nats_subject_prefix: "confab".into(),
+            node_id: None,
+            blob_url: None,
         }
     }
 }
@@ -132,79 +156,100 @@ impl Config {
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.token_ttl_secs)
     }
+    pub fn db_timeout(&self) -> Duration {
+        Duration::from_secs(self.db_timeout_secs)
+    }
 }
 
 /// Flags of `confab-server serve`; each also reads its `CONFAB_*` variable.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConfigArgs {
     /// TOML configuration file.
-    #[arg(long, env = "CONFAB_CONFIG")]
+    #[arg(long, global = true, env = "CONFAB_CONFIG")]
     pub config: Option<PathBuf>,
-    #[arg(long, env = "CONFAB_BIND")]
+    #[arg(long, global = true, env = "CONFAB_BIND")]
     pub bind: Option<SocketAddr>,
-    #[arg(long, env = "CONFAB_DATA_DIR")]
+    #[arg(long, global = true, env = "CONFAB_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    #[arg(long, env = "CONFAB_WEB_DIR")]
+    #[arg(long, global = true, env = "CONFAB_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
-    #[arg(long, env = "CONFAB_MAX_FRAME_BYTES")]
+    #[arg(long, global = true, env = "CONFAB_MAX_FRAME_BYTES")]
     pub max_frame_bytes: Option<usize>,
-    #[arg(long, env = "CONFAB_MAX_TEXT_CHARS")]
+    #[arg(long, global = true, env = "CONFAB_MAX_TEXT_CHARS")]
     pub max_text_chars: Option<usize>,
-    #[arg(long, env = "CONFAB_MAX_GROUP_MEMBERS")]
+    #[arg(long, global = true, env = "CONFAB_MAX_GROUP_MEMBERS")]
     pub max_group_members: Option<usize>,
-    #[arg(long, env = "CONFAB_RECALL_WINDOW_SECS")]
+    #[arg(long, global = true, env = "CONFAB_RECALL_WINDOW_SECS")]
     pub recall_window_secs: Option<u64>,
-    #[arg(long, env = "CONFAB_IDLE_TIMEOUT_SECS")]
+    #[arg(long, global = true, env = "CONFAB_IDLE_TIMEOUT_SECS")]
     pub idle_timeout_secs: Option<u64>,
-    #[arg(long, env = "CONFAB_AUTH_TIMEOUT_SECS")]
+    #[arg(long, global = true, env = "CONFAB_AUTH_TIMEOUT_SECS")]
     pub auth_timeout_secs: Option<u64>,
-    #[arg(long, env = "CONFAB_OUTBOX_FRAMES")]
+    #[arg(long, global = true, env = "CONFAB_OUTBOX_FRAMES")]
     pub outbox_frames: Option<usize>,
-    #[arg(long, env = "CONFAB_TOKEN_TTL_SECS")]
+    #[arg(long, global = true, env = "CONFAB_TOKEN_TTL_SECS")]
     pub token_ttl_secs: Option<u64>,
-    #[arg(long, env = "CONFAB_HISTORY_PAGE_MAX")]
+    #[arg(long, global = true, env = "CONFAB_HISTORY_PAGE_MAX")]
     pub history_page_max: Option<u32>,
-    #[arg(long, env = "CONFAB_SHUTDOWN_GRACE_SECS")]
+    #[arg(long, global = true, env = "CONFAB_SHUTDOWN_GRACE_SECS")]
     pub shutdown_grace_secs: Option<u64>,
-    #[arg(long, env = "CONFAB_OPEN_DIRECT_MESSAGES")]
+    #[arg(long, global = true, env = "CONFAB_OPEN_DIRECT_MESSAGES")]
     pub open_direct_messages: Option<bool>,
-    #[arg(long, env = "CONFAB_ARGON2_MEMORY_KIB")]
+    #[arg(long, global = true, env = "CONFAB_ARGON2_MEMORY_KIB")]
     pub argon2_memory_kib: Option<u32>,
-    #[arg(long, env = "CONFAB_ARGON2_ITERATIONS")]
+    #[arg(long, global = true, env = "CONFAB_ARGON2_ITERATIONS")]
     pub argon2_iterations: Option<u32>,
-    #[arg(long, env = "CONFAB_RATE_REQUESTS_PER_CONNECTION")]
+    #[arg(long, global = true, env = "CONFAB_RATE_REQUESTS_PER_CONNECTION")]
     pub rate_requests_per_connection: Option<u32>,
-    #[arg(long, env = "CONFAB_RATE_SENDS_PER_USER")]
+    #[arg(long, global = true, env = "CONFAB_RATE_SENDS_PER_USER")]
     pub rate_sends_per_user: Option<u32>,
-    #[arg(long, env = "CONFAB_RATE_CONNECTS_PER_IP")]
+    #[arg(long, global = true, env = "CONFAB_RATE_CONNECTS_PER_IP")]
     pub rate_connects_per_ip: Option<u32>,
-    #[arg(long, env = "CONFAB_RATE_REGISTRATIONS_PER_IP")]
+    #[arg(long, global = true, env = "CONFAB_RATE_REGISTRATIONS_PER_IP")]
     pub rate_registrations_per_ip: Option<u32>,
-    #[arg(long, env = "CONFAB_MAX_CONNECTIONS_PER_USER")]
+    #[arg(long, global = true, env = "CONFAB_MAX_CONNECTIONS_PER_USER")]
     pub max_connections_per_user: Option<usize>,
-    #[arg(long, env = "CONFAB_MAX_CONNECTIONS_PER_IP")]
+    #[arg(long, global = true, env = "CONFAB_MAX_CONNECTIONS_PER_IP")]
     pub max_connections_per_ip: Option<usize>,
-    #[arg(long, env = "CONFAB_LOGIN_FAILURES_BEFORE_DELAY")]
+    #[arg(long, global = true, env = "CONFAB_LOGIN_FAILURES_BEFORE_DELAY")]
     pub login_failures_before_delay: Option<u32>,
-    #[arg(long, env = "CONFAB_TRUST_FORWARDED_FOR")]
+    #[arg(long, global = true, env = "CONFAB_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: Option<bool>,
     /// Comma-separated.
-    #[arg(long, env = "CONFAB_ALLOWED_ORIGINS", value_delimiter = ',')]
+    #[arg(long, global = true, env = "CONFAB_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Option<Vec<String>>,
-    #[arg(long, env = "CONFAB_INTEGRATION_RATE_PER_SEC")]
+    #[arg(long, global = true, env = "CONFAB_INTEGRATION_RATE_PER_SEC")]
     pub integration_rate_per_sec: Option<u32>,
-    #[arg(long, env = "CONFAB_INTEGRATION_BURST")]
+    #[arg(long, global = true, env = "CONFAB_INTEGRATION_BURST")]
     pub integration_burst: Option<u32>,
-    #[arg(long, env = "CONFAB_WEBHOOK_QUEUE")]
+    #[arg(long, global = true, env = "CONFAB_WEBHOOK_QUEUE")]
     pub webhook_queue: Option<usize>,
-    #[arg(long, env = "CONFAB_WEBHOOK_TIMEOUT_MS")]
+    #[arg(long, global = true, env = "CONFAB_WEBHOOK_TIMEOUT_MS")]
     pub webhook_timeout_ms: Option<u64>,
-    #[arg(long, env = "CONFAB_WEBHOOK_MAX_ATTEMPTS")]
+    #[arg(long, global = true, env = "CONFAB_WEBHOOK_MAX_ATTEMPTS")]
     pub webhook_max_attempts: Option<u32>,
-    #[arg(long, env = "CONFAB_WEBHOOK_RETRY_BASE_MS")]
+    #[arg(long, global = true, env = "CONFAB_WEBHOOK_RETRY_BASE_MS")]
     pub webhook_retry_base_ms: Option<u64>,
-    #[arg(long, env = "CONFAB_WEBHOOK_CONCURRENCY")]
+    #[arg(long, global = true, env = "CONFAB_WEBHOOK_CONCURRENCY")]
     pub webhook_concurrency: Option<usize>,
+    /// PostgreSQL URL; without it, SQLite in the data directory.
+    #[arg(long, global = true, env = "CONFAB_POSTGRES_URL")]
+    pub postgres_url: Option<String>,
+    #[arg(long, global = true, env = "CONFAB_POSTGRES_POOL_SIZE")]
+    pub postgres_pool_size: Option<usize>,
+    #[arg(long, global = true, env = "CONFAB_DB_TIMEOUT_SECS")]
+    pub db_timeout_secs: Option<u64>,
+    /// NATS URL; without it, the in-process broker (a single node).
+    #[arg(long, global = true, env = "CONFAB_NATS_URL")]
+    pub nats_url: Option<String>,
+    #[arg(long, global = true, env = "CONFAB_NATS_SUBJECT_PREFIX")]
+    pub nats_subject_prefix: Option<String>,
+    /// This node's name (logs, /healthz, NATS).
+    #[arg(long, global = true, env = "CONFAB_NODE_ID")]
+    pub node_id: Option<String>,
+    /// Shared blob location: a path or an object_store URL (s3://bucket/prefix).
+    #[arg(long, global = true, env = "CONFAB_BLOB_URL")]
+    pub blob_url: Option<String>,
 }
 
 impl ConfigArgs {
@@ -256,8 +301,15 @@ impl ConfigArgs {
             webhook_timeout_ms,
             webhook_max_attempts,
             webhook_retry_base_ms,
-            webhook_concurrency
+            webhook_concurrency,
+            postgres_pool_size,
+            db_timeout_secs,
+            nats_subject_prefix
         );
+        macro_rules! set_some {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = Some(v); } )* };
+        }
+        set_some!(postgres_url, nats_url, node_id, blob_url);
         anyhow::ensure!(
             c.argon2_memory_kib >= 64 && c.argon2_iterations >= 1,
             "argon2 needs at least 64 KiB and 1 iteration"
@@ -267,6 +319,11 @@ impl ConfigArgs {
             "max_frame_bytes must be at least 1024"
         );
         anyhow::ensure!(c.outbox_frames >= 8, "outbox_frames must be at least 8");
+        anyhow::ensure!(c.db_timeout_secs >= 1, "db_timeout_secs must be at least 1");
+        anyhow::ensure!(
+            !c.nats_subject_prefix.is_empty() && !c.nats_subject_prefix.contains([' ', '*', '>']),
+            "nats_subject_prefix must be a non-empty subject without spaces or wildcards"
+        );
         anyhow::ensure!(
             c.history_page_max >= 1,
             "history_page_max must be at least 1"

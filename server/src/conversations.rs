@@ -11,8 +11,8 @@ use confab_proto::{
 };
 use dashmap::DashMap;
 
+use crate::broker::GroupChanged;
 use crate::error::{AppError, AppResult};
-use crate::messages::publish_message;
 use crate::state::{now_millis, Actor, AppState};
 use crate::store::{NewGroup, Store};
 
@@ -179,19 +179,31 @@ pub async fn create_group(
         missing.truncate(10);
         return Err(AppError::not_found(&format!("users {missing:?}")));
     }
+    crate::messages::require_broker(state)?;
     let event = state
         .store
         .create_group(NewGroup {
             name,
             owner: actor.user_id,
-            members,
+            members: members.clone(),
             now: now_millis(),
         })
         .await?;
     let id = event.conversation_id;
     tracing::info!(conversation_id = id, by = actor.user_id, "group created");
-    publish_message(state, &event, actor.conn_id).await?;
     crate::groups::emit_membership(state, &event);
+    let mut everyone = members;
+    everyone.push(actor.user_id);
+    state.broker.publish_group_change(
+        GroupChanged {
+            conversation_id: id,
+            members: &everyone,
+            added: &everyone,
+            removed: &[],
+        },
+        confab_proto::encode_event(&confab_proto::Event::Message(event)).into(),
+        actor.conn_id,
+    );
     get_conversation(state, actor, id).await
 }
 

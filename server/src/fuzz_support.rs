@@ -63,7 +63,8 @@ impl Dispatcher {
             let store = std::sync::Arc::new(SqliteStore::open(&config.data_dir).expect("store"));
             let hub = std::sync::Arc::new(Hub::default());
             let broker = std::sync::Arc::new(LocalBroker::new(hub.clone()));
-            let state = AppState::new(config, store, broker, hub);
+            let conversations = std::sync::Arc::new(crate::conversations::ConversationCache::default());
+            let state = AppState::new(config, store, broker, hub, conversations);
             let mut actors = vec![];
             for name in ["fuzz_a", "fuzz_b", "fuzz_c"] {
                 crate::accounts::register(

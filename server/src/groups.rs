@@ -11,6 +11,7 @@ use confab_proto::{
 };
 use rand::Rng;
 
+use crate::broker::GroupChanged;
 use crate::conversations::CachedConversation;
 use crate::error::{AppError, AppResult};
 use crate::state::{now_millis, Actor, AppState};
@@ -90,6 +91,7 @@ async fn apply(
     conv: &CachedConversation,
     change: GroupChange,
 ) -> AppResult<Message> {
+    crate::messages::require_broker(state)?;
     let event = state
         .store
         .group_apply(conv.id, change, now_millis())
@@ -102,17 +104,30 @@ async fn apply(
         .await?
         .ok_or_else(|| AppError::not_found("group"))?;
     // Members before and after: removed members hear of their removal, added ones of their
-    // arrival.
-    let mut users: Vec<UserId> = conv
+    // arrival. Every node refreshes its membership cache.
+    let added: Vec<UserId> = fresh
         .member_ids
         .iter()
-        .chain(fresh.member_ids.iter())
         .copied()
+        .filter(|u| !conv.roles.contains_key(u))
         .collect();
-    users.sort_unstable();
-    users.dedup();
+    let removed: Vec<UserId> = conv
+        .member_ids
+        .iter()
+        .copied()
+        .filter(|u| !fresh.roles.contains_key(u))
+        .collect();
     let frame = confab_proto::encode_event(&Event::Message(event.clone()));
-    state.broker.publish(&users, frame.into(), actor.conn_id);
+    state.broker.publish_group_change(
+        GroupChanged {
+            conversation_id: conv.id,
+            members: &fresh.member_ids,
+            added: &added,
+            removed: &removed,
+        },
+        frame.into(),
+        actor.conn_id,
+    );
     crate::metrics::Metrics::inc(&state.metrics.messages_stored_total);
     emit_membership(state, &event);
     Ok(event)
@@ -162,7 +177,7 @@ fn changed(state: &AppState, users: &[UserId], id: ConversationId) {
     let frame = confab_proto::encode_event(&Event::ConversationChanged(ConversationChanged {
         conversation_id: id,
     }));
-    state.broker.publish(users, frame.into(), None);
+    state.broker.publish_users(users, frame.into(), None);
 }
 
 pub async fn info(state: &AppState, actor: &Actor, id: ConversationId) -> AppResult<GroupInfo> {

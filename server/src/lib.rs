@@ -10,8 +10,10 @@
 //!   bots, webhooks) under `/api/v1/integration/`.
 //! - The domain, one module per concern: [`accounts`], [`conversations`], [`messages`],
 //!   [`groups`], [`social`], [`presence`]. Authorization is checked here, once.
-//! - Ports: [`store`] (the `Store` trait; SQLite in `store::sqlite`) and [`broker`] (the
-//!   `Broker` trait; in-process in `broker::LocalBroker`).
+//! - Ports: [`store`] (the `Store` trait; SQLite in `store::sqlite`, PostgreSQL in
+//!   `store::postgres`) and [`broker`] (the `Broker` trait; in-process in
+//!   `broker::LocalBroker`, between nodes in `broker::nats`). The configuration picks one of
+//!   each: with neither `postgres_url` nor `nats_url` the server is one self-contained node.
 //! - [`config`], [`state`] (the `AppState` passed everywhere), [`error`], [`metrics`].
 //!
 //! A request's life: text frame → `ClientFrame::decode` (proto) → `dispatch` → domain function
@@ -42,11 +44,13 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::broker::LocalBroker;
+use crate::broker::nats::{NatsBroker, NatsOptions};
+use crate::broker::{Broker, LocalBroker};
 use crate::config::Config;
+use crate::conversations::ConversationCache;
 use crate::gateway::hub::Hub;
 use crate::state::AppState;
-use crate::store::sqlite::SqliteStore;
+use crate::store::Opened;
 
 /// A server listening on its socket.
 pub struct RunningServer {
@@ -57,13 +61,40 @@ pub struct RunningServer {
 
 impl RunningServer {
     /// Binds, opens the store (applying migrations) and starts serving.
-    pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
-        let store = Arc::new(SqliteStore::open(&config.data_dir)?);
+    pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
+        let node_id = config
+            .node_id
+            .get_or_insert_with(|| format!("node-{:06x}", rand::random::<u32>() >> 8))
+            .clone();
+        let opened = Opened::open(&config).await?;
+        let store = opened.store();
         let listener = TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
         let hub = Arc::new(Hub::default());
-        let broker = Arc::new(LocalBroker::new(hub.clone()));
-        let state = AppState::new(config, store.clone(), broker, hub);
+        let conversations = Arc::new(ConversationCache::default());
+        let mut nats = None;
+        let broker: Arc<dyn Broker> = match &config.nats_url {
+            Some(url) => {
+                let b = Arc::new(
+                    NatsBroker::start(
+                        NatsOptions {
+                            url: url.clone(),
+                            prefix: config.nats_subject_prefix.clone(),
+                            node_id: node_id.clone(),
+                        },
+                        hub.clone(),
+                        conversations.clone(),
+                        store.clone(),
+                    )
+                    .await?,
+                );
+                nats = Some(b.clone());
+                b
+            }
+            None => Arc::new(LocalBroker::new(hub.clone())),
+        };
+        tracing::info!(store = %opened.describe(), node = %node_id, "store open");
+        let state = AppState::new(config, store, broker, hub, conversations);
         integration::warm_up(&state).await;
         integration::Integration::start(&state);
         let app = http::router(state.clone());
@@ -97,7 +128,10 @@ impl RunningServer {
             {
                 tracing::warn!("sessions did not drain within the grace period");
             }
-            tokio::task::spawn_blocking(move || store.close()).await?;
+            if let Some(b) = nats {
+                b.close();
+            }
+            opened.close().await;
             tracing::info!("server stopped");
             Ok(())
         });

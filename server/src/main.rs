@@ -61,9 +61,9 @@ async fn main() -> anyhow::Result<()> {
     let config = cli.config.load()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => {
-            let store = confab_server::store::sqlite::SqliteStore::open(&config.data_dir)?;
-            store.close();
-            println!("migrations applied to {}", store.path().display());
+            let opened = confab_server::store::Opened::open(&config).await?;
+            println!("migrations applied to {}", opened.describe());
+            opened.close().await;
             Ok(())
         }
         Command::Admin {

@@ -5,6 +5,7 @@ use confab_proto::{
     MarkReadResponse, Message, ReadEvent, RecallRequest, SendRequest, SendResponse, Target,
 };
 
+use crate::broker::Audience;
 use crate::conversations::require_member;
 use crate::error::{AppError, AppResult};
 use crate::integration::webhooks;
@@ -24,8 +25,32 @@ pub async fn publish_message(
         .await?
         .ok_or_else(|| AppError::not_found("conversation"))?;
     let frame = confab_proto::encode_event(&Event::Message(message.clone())).into();
-    state.broker.publish(&conv.member_ids, frame, except);
+    state.broker.publish_conversation(
+        Audience {
+            conversation_id: conv.id,
+            kind: conv.kind,
+            members: &conv.member_ids,
+            except_user: None,
+        },
+        frame,
+        except,
+    );
     Ok(())
+}
+
+/// Refuses a new message while it could not reach the members on other nodes: the client gets
+/// `unavailable` and retries, instead of an acknowledgement nobody hears of.
+pub fn require_broker(state: &AppState) -> AppResult<()> {
+    let health = state.broker.health();
+    if health.ok {
+        Ok(())
+    } else {
+        tracing::warn!(detail = %health.detail, "refusing a send: broker unavailable");
+        Err(AppError::new(
+            ErrorCode::Unavailable,
+            "message delivery is unavailable, try again shortly",
+        ))
+    }
 }
 
 fn validate_text(state: &AppState, content: &Content) -> AppResult<()> {
@@ -55,6 +80,7 @@ pub async fn send(state: &AppState, actor: &Actor, req: SendRequest) -> AppResul
         return Err(AppError::invalid("client_msg_id must be 1–64 characters"));
     }
     validate_text(state, &req.content)?;
+    require_broker(state)?;
     let conversation_id = match req.to {
         Target::Conversation(id) => id,
         Target::User(peer) => {
@@ -221,7 +247,7 @@ pub async fn mark_read(
         read_seq,
         unread: Some(unread),
     });
-    state.broker.publish(
+    state.broker.publish_users(
         &[actor.user_id],
         confab_proto::encode_event(&own).into(),
         actor.conn_id,
@@ -242,7 +268,7 @@ pub async fn mark_read(
         });
         state
             .broker
-            .publish(&peers, confab_proto::encode_event(&receipt).into(), None);
+            .publish_users(&peers, confab_proto::encode_event(&receipt).into(), None);
     }
     Ok(MarkReadResponse {
         conversation_id: req.conversation_id,
@@ -257,6 +283,7 @@ pub async fn recall(
     req: RecallRequest,
 ) -> AppResult<SendResponse> {
     let (conv, role) = require_member(state, req.conversation_id, actor.user_id).await?;
+    require_broker(state)?;
     if conv.dissolved {
         return Err(AppError::new(
             ErrorCode::GroupDissolved,

@@ -19,7 +19,11 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn render(&self, hub: &crate::gateway::hub::Hub) -> String {
+    pub fn render(
+        &self,
+        hub: &crate::gateway::hub::Hub,
+        broker: crate::broker::BrokerStats,
+    ) -> String {
         let mut out = String::new();
         let gauge = |out: &mut String, name: &str, help: &str, v: i64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
@@ -79,6 +83,28 @@ impl Metrics {
             "Connections closed because their outbox was full.",
             &hub.slow_consumer_disconnects,
         );
+        for (name, help, v) in [
+            (
+                "confab_broker_published_total",
+                "Events published to the other nodes.",
+                broker.published,
+            ),
+            (
+                "confab_broker_received_total",
+                "Events received from the other nodes.",
+                broker.received,
+            ),
+            (
+                "confab_broker_dropped_total",
+                "Events that could not be published to the other nodes.",
+                broker.dropped,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+            );
+        }
         out
     }
 }

@@ -6,23 +6,27 @@ use confab_proto::{
     ConversationRef, Event, Presence, PresenceRequest, PresenceResponse, TypingEvent, UserId,
 };
 
+use crate::broker::Audience;
 use crate::conversations::require_member;
 use crate::error::{AppError, AppResult};
 use crate::state::{now_millis, Actor, AppState};
 
 pub async fn typing(state: &AppState, actor: &Actor, req: ConversationRef) -> AppResult<()> {
     let (conv, _) = require_member(state, req.conversation_id, actor.user_id).await?;
-    let others: Vec<UserId> = conv
-        .member_ids
-        .iter()
-        .copied()
-        .filter(|&u| u != actor.user_id)
-        .collect();
     let frame = confab_proto::encode_event(&Event::Typing(TypingEvent {
         conversation_id: req.conversation_id,
         user_id: actor.user_id,
     }));
-    state.broker.publish(&others, frame.into(), None);
+    state.broker.publish_conversation(
+        Audience {
+            conversation_id: conv.id,
+            kind: conv.kind,
+            members: &conv.member_ids,
+            except_user: Some(actor.user_id),
+        },
+        frame.into(),
+        None,
+    );
     Ok(())
 }
 
@@ -63,6 +67,10 @@ pub async fn query(
 
 /// Tells the user's direct-chat peers that they came online or went offline.
 pub async fn announce(state: &AppState, user: UserId, online: bool) {
+    // With several nodes, the user may still be connected to another one.
+    if !online && state.broker.is_online(user) {
+        return;
+    }
     let last_seen = if online {
         None
     } else {
@@ -96,5 +104,5 @@ pub async fn announce(state: &AppState, user: UserId, online: bool) {
         online,
         last_seen,
     }));
-    state.broker.publish(&peers, frame.into(), None);
+    state.broker.publish_users(&peers, frame.into(), None);
 }

@@ -14,7 +14,9 @@ use crate::state::{now_millis, Actor, AppState};
 /// answer, so it is skipped.
 fn push(state: &AppState, actor: &Actor, users: &[UserId], event: ContactEvent) {
     let frame = confab_proto::encode_event(&Event::Contact(event));
-    state.broker.publish(users, frame.into(), actor.conn_id);
+    state
+        .broker
+        .publish_users(users, frame.into(), actor.conn_id);
 }
 
 async fn other_user(state: &AppState, actor: &Actor, user: UserId) -> AppResult<UserPublic> {

@@ -24,7 +24,8 @@ pub struct Inner {
     pub store: Arc<dyn Store>,
     pub broker: Arc<dyn Broker>,
     pub hub: Arc<Hub>,
-    pub conversations: ConversationCache,
+    /// Shared with the broker, which refreshes it when another node changes a group.
+    pub conversations: Arc<ConversationCache>,
     pub metrics: Metrics,
     pub limits: Arc<Limits>,
     pub integration: Integration,
@@ -40,6 +41,7 @@ impl AppState {
         store: Arc<dyn Store>,
         broker: Arc<dyn Broker>,
         hub: Arc<Hub>,
+        conversations: Arc<ConversationCache>,
     ) -> AppState {
         let limits = Arc::new(Limits::new(&config));
         let integration = Integration::new(&config);
@@ -49,7 +51,7 @@ impl AppState {
             store,
             broker,
             hub,
-            conversations: ConversationCache::default(),
+            conversations,
             metrics: Metrics::default(),
             limits,
             shutdown: CancellationToken::new(),

@@ -10,9 +10,7 @@ fn code(v: &Value) -> &str {
 }
 
 async fn message_count(server: &TestServer) -> i64 {
-    let conn = rusqlite::Connection::open(server.db_path()).unwrap();
-    conn.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))
-        .unwrap()
+    server.count("SELECT COUNT(*) FROM messages").await
 }
 
 #[tokio::test]

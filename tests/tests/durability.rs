@@ -219,9 +219,6 @@ async fn shutdown_finishes_in_flight_sends_and_tells_clients_to_come_back() {
     };
     assert_eq!(code, Some(confab_proto::close::SERVER_SHUTDOWN));
     // Every request answered before the close was stored.
-    let conn = rusqlite::Connection::open(server.db_path()).unwrap();
-    let stored: i64 = conn
-        .query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))
-        .unwrap();
+    let stored = server.count("SELECT COUNT(*) FROM messages").await;
     assert!(stored >= answered, "stored {stored}, answered {answered}");
 }

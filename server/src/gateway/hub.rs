@@ -177,6 +177,18 @@ impl Hub {
         }
     }
 
+    /// Closes every connection on this node with `code`; returns how many.
+    pub fn close_all(&self, code: u16) -> usize {
+        let mut n = 0;
+        for entry in self.users.iter() {
+            for c in entry.value() {
+                c.close(code);
+                n += 1;
+            }
+        }
+        n
+    }
+
     pub fn connection_count(&self) -> usize {
         self.users.iter().map(|e| e.value().len()).sum()
     }

@@ -73,6 +73,7 @@ fn close_reason(code: u16) -> &'static str {
         close::SLOW_CONSUMER => "outbox full: reconnect and sync",
         close::SERVER_SHUTDOWN => "server shutting down: reconnect and sync",
         close::IDLE_TIMEOUT => "idle timeout",
+        close::RESYNC => "events may have been missed: reconnect and sync",
         close::AUTH_FAILED => "authentication failed",
         close::SESSION_REVOKED => "session revoked",
         1009 => "frame too large",
@@ -188,6 +189,9 @@ pub async fn run(state: AppState, socket: WebSocket, authed: Option<Authed>, ip:
     state.metrics.connections.fetch_add(1, Ordering::Relaxed);
     Metrics::inc(&state.metrics.connections_total);
     if came_online {
+        // Subscribed before the device hears `hello`: whatever is stored after its sync reaches
+        // it live, from any node.
+        state.broker.attach(actor_user).await;
         let s = state.clone();
         tokio::spawn(async move { presence::announce(&s, actor_user, true).await });
     }
@@ -212,6 +216,7 @@ pub async fn run(state: AppState, socket: WebSocket, authed: Option<Authed>, ip:
         abort.abort();
     }
     if went_offline {
+        state.broker.detach(actor_user).await;
         presence::announce(&state, actor_user, false).await;
     }
 }

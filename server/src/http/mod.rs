@@ -249,22 +249,35 @@ async fn websocket(
         .on_upgrade(move |socket| tracker.track_future(session::run(state, socket, authed, ip))))
 }
 
+/// `{"status":"ok","store":"ok","broker":"ok",...}`, or 503 with `"degraded"` and the
+/// failing dependency's reason in its field.
 async fn healthz(State(state): State<AppState>) -> Response {
     // A cheap read proves the store answers.
-    match state.store.user_by_id(0).await {
-        Ok(_) => Json(serde_json::json!({"status": "ok", "store": "ok"})).into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "degraded", "store": e.to_string()})),
-        )
-            .into_response(),
-    }
+    let store = match state.store.user_by_id(0).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    };
+    let broker = state.broker.health();
+    let ok = store.is_ok() && broker.ok;
+    let body = serde_json::json!({
+        "status": if ok { "ok" } else { "degraded" },
+        "store": match &store { Ok(()) => "ok".to_owned(), Err(e) => e.clone() },
+        "broker": if broker.ok { "ok".to_owned() } else { broker.detail.clone() },
+        "broker_detail": broker.detail,
+        "node": state.config.node_id,
+    });
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(&state.hub),
+        state.metrics.render(&state.hub, state.broker.stats()),
     )
         .into_response()
 }

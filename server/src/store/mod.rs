@@ -11,6 +11,8 @@ use confab_proto::{
     UpdateProfile, UserId, UserPublic,
 };
 
+pub mod postgres;
+mod postgres_groups;
 pub mod sqlite;
 mod sqlite_groups;
 mod sqlite_integration;
@@ -353,6 +355,8 @@ pub trait Store: Send + Sync + 'static {
         after_user: Option<UserId>,
         limit: u32,
     ) -> StoreResult<(Vec<Member>, bool)>;
+    /// The groups `user_id` is a current member of.
+    async fn group_ids(&self, user_id: UserId) -> StoreResult<Vec<ConversationId>>;
     /// Users with whom `user_id` has a direct conversation.
     async fn direct_peers(&self, user_id: UserId) -> StoreResult<Vec<UserId>>;
     /// Whether two users are both current members of some conversation.
@@ -512,4 +516,60 @@ pub trait Store: Send + Sync + 'static {
         before: Option<i64>,
         limit: u32,
     ) -> StoreResult<(Vec<Delivery>, bool)>;
+}
+
+/// The backend a configuration names, opened with its migrations applied.
+pub enum Opened {
+    Sqlite(std::sync::Arc<sqlite::SqliteStore>),
+    Postgres(std::sync::Arc<postgres::PostgresStore>),
+}
+
+impl Opened {
+    /// PostgreSQL when `postgres_url` is set, SQLite in `data_dir` otherwise.
+    pub async fn open(config: &crate::config::Config) -> StoreResult<Opened> {
+        match &config.postgres_url {
+            Some(url) => {
+                let options = postgres::PgOptions {
+                    url: url.clone(),
+                    pool_size: config.postgres_pool_size,
+                    timeout: config.db_timeout(),
+                };
+                Ok(Opened::Postgres(std::sync::Arc::new(
+                    postgres::PostgresStore::connect(&options).await?,
+                )))
+            }
+            None => {
+                let dir = config.data_dir.clone();
+                let store = tokio::task::spawn_blocking(move || sqlite::SqliteStore::open(&dir))
+                    .await
+                    .map_err(|e| StoreError::Backend(e.to_string()))??;
+                Ok(Opened::Sqlite(std::sync::Arc::new(store)))
+            }
+        }
+    }
+
+    pub fn store(&self) -> std::sync::Arc<dyn Store> {
+        match self {
+            Opened::Sqlite(s) => s.clone(),
+            Opened::Postgres(s) => s.clone(),
+        }
+    }
+
+    /// Where the data is, for logs (never with a password).
+    pub fn describe(&self) -> String {
+        match self {
+            Opened::Sqlite(s) => format!("sqlite {}", s.path().display()),
+            Opened::Postgres(_) => "postgres".into(),
+        }
+    }
+
+    /// Finishes queued writes and closes connections.
+    pub async fn close(self) {
+        match self {
+            Opened::Sqlite(s) => {
+                let _ = tokio::task::spawn_blocking(move || s.close()).await;
+            }
+            Opened::Postgres(s) => s.close(),
+        }
+    }
 }

@@ -1018,6 +1018,20 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn group_ids(&self, user: UserId) -> StoreResult<Vec<ConversationId>> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT m.conversation_id FROM members m
+                     JOIN conversations c ON c.id = m.conversation_id
+                     WHERE m.user_id = ?1 AND m.left_seq IS NULL AND c.kind = 'group'",
+                )?
+                .query_map([user], |r| r.get(0))?
+                .collect::<SqlResult<Vec<_>>>()?)
+        })
+        .await
+    }
+
     async fn direct_peers(&self, user: UserId) -> StoreResult<Vec<UserId>> {
         self.read(move |conn| {
             Ok(conn
