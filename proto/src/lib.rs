@@ -8,6 +8,8 @@
 //! - [`WireError`] and [`ErrorCode`]: the typed error every failed request gets.
 //! - [`close`]: WebSocket close codes and whether a client should reconnect.
 //! - [`http`]: the bodies of the HTTP account endpoints (register, log in).
+//! - Media: [`MediaRef`], [`MediaKind`], [`UploadResponse`], [`MediaUrlRequest`] (the upload
+//!   and download endpoints are described in docs/protocol.md).
 //! - Shared records: [`Message`], [`Content`], [`ConversationSummary`], [`UserPublic`], …
 //!
 //! Frames are JSON text. A request is `{"id": 7, "type": "send", "data": {...}}`; its response
@@ -19,12 +21,14 @@ use serde::{Deserialize, Serialize};
 mod error;
 mod groups;
 pub mod http;
+mod media;
 mod request;
 mod social;
 mod types;
 
 pub use error::{ErrorCode, WireError};
 pub use groups::*;
+pub use media::*;
 pub use request::*;
 pub use social::*;
 pub use types::*;
