@@ -43,6 +43,23 @@ pub struct Config {
     pub argon2_memory_kib: u32,
     /// Argon2id iterations.
     pub argon2_iterations: u32,
+    /// Where blobs live: unset for `<data_dir>/blobs` on the local disk, or
+    /// `s3://bucket/prefix` for an S3-compatible bucket (credentials, region and endpoint from
+    /// the usual `AWS_*` variables).
+    pub blob_url: Option<String>,
+    /// Largest upload of each kind, in bytes.
+    pub max_image_bytes: u64,
+    pub max_voice_bytes: u64,
+    pub max_video_bytes: u64,
+    pub max_file_bytes: u64,
+    /// Largest image accepted, in pixels (width × height), checked from the header before
+    /// decoding; and the longest side.
+    pub max_image_pixels: u64,
+    pub max_image_side: u32,
+    /// Longest side of image thumbnails and video posters, in pixels.
+    pub thumbnail_max_side: u32,
+    /// Lifetime of signed media URLs, in seconds.
+    pub media_url_ttl_secs: u64,
 }
 
 impl Default for Config {
@@ -63,6 +80,15 @@ impl Default for Config {
             open_direct_messages: false,
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
+            blob_url: None,
+            max_image_bytes: 20 * 1024 * 1024,
+            max_voice_bytes: 20 * 1024 * 1024,
+            max_video_bytes: 200 * 1024 * 1024,
+            max_file_bytes: 1024 * 1024 * 1024,
+            max_image_pixels: 50_000_000,
+            max_image_side: 20_000,
+            thumbnail_max_side: 320,
+            media_url_ttl_secs: 600,
         }
     }
 }
@@ -79,6 +105,15 @@ impl Config {
     }
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.token_ttl_secs)
+    }
+    /// The upload limit for a kind of media.
+    pub fn max_media_bytes(&self, kind: confab_proto::MediaKind) -> u64 {
+        match kind {
+            confab_proto::MediaKind::Image => self.max_image_bytes,
+            confab_proto::MediaKind::Voice => self.max_voice_bytes,
+            confab_proto::MediaKind::Video => self.max_video_bytes,
+            confab_proto::MediaKind::File => self.max_file_bytes,
+        }
     }
 }
 
@@ -118,6 +153,25 @@ pub struct ConfigArgs {
     pub argon2_memory_kib: Option<u32>,
     #[arg(long, env = "CONFAB_ARGON2_ITERATIONS")]
     pub argon2_iterations: Option<u32>,
+    /// `s3://bucket/prefix` to keep blobs in an S3-compatible bucket (default: the data dir).
+    #[arg(long, env = "CONFAB_BLOB_URL")]
+    pub blob_url: Option<String>,
+    #[arg(long, env = "CONFAB_MAX_IMAGE_BYTES")]
+    pub max_image_bytes: Option<u64>,
+    #[arg(long, env = "CONFAB_MAX_VOICE_BYTES")]
+    pub max_voice_bytes: Option<u64>,
+    #[arg(long, env = "CONFAB_MAX_VIDEO_BYTES")]
+    pub max_video_bytes: Option<u64>,
+    #[arg(long, env = "CONFAB_MAX_FILE_BYTES")]
+    pub max_file_bytes: Option<u64>,
+    #[arg(long, env = "CONFAB_MAX_IMAGE_PIXELS")]
+    pub max_image_pixels: Option<u64>,
+    #[arg(long, env = "CONFAB_MAX_IMAGE_SIDE")]
+    pub max_image_side: Option<u32>,
+    #[arg(long, env = "CONFAB_THUMBNAIL_MAX_SIDE")]
+    pub thumbnail_max_side: Option<u32>,
+    #[arg(long, env = "CONFAB_MEDIA_URL_TTL_SECS")]
+    pub media_url_ttl_secs: Option<u64>,
 }
 
 impl ConfigArgs {
@@ -150,7 +204,22 @@ impl ConfigArgs {
             shutdown_grace_secs,
             open_direct_messages,
             argon2_memory_kib,
-            argon2_iterations
+            argon2_iterations,
+            max_image_bytes,
+            max_voice_bytes,
+            max_video_bytes,
+            max_file_bytes,
+            max_image_pixels,
+            max_image_side,
+            thumbnail_max_side,
+            media_url_ttl_secs
+        );
+        if let Some(url) = &self.blob_url {
+            c.blob_url = Some(url.clone());
+        }
+        anyhow::ensure!(
+            (16..=4096).contains(&c.thumbnail_max_side),
+            "thumbnail_max_side must be 16–4096"
         );
         anyhow::ensure!(
             c.argon2_memory_kib >= 64 && c.argon2_iterations >= 1,

@@ -41,8 +41,9 @@ fn validate_text(state: &AppState, content: &Content) -> AppResult<()> {
             }
             Ok(())
         }
+        c if c.media().is_some() => Ok(()),
         _ => Err(AppError::invalid(
-            "only text content can be sent; system and recalled content is the server's",
+            "only text and media content can be sent; system and recalled content is the server's",
         )),
     }
 }
@@ -53,6 +54,7 @@ pub async fn send(state: &AppState, actor: &Actor, req: SendRequest) -> AppResul
         return Err(AppError::invalid("client_msg_id must be 1–64 characters"));
     }
     validate_text(state, &req.content)?;
+    let content = crate::media::check_content(state, actor.user_id, req.content).await?;
     let conversation_id = match req.to {
         Target::Conversation(id) => id,
         Target::User(peer) => {
@@ -118,7 +120,7 @@ pub async fn send(state: &AppState, actor: &Actor, req: SendRequest) -> AppResul
             conversation_id,
             sender_id: actor.user_id,
             client_msg_id: Some(req.client_msg_id),
-            content: req.content,
+            content,
             reply_to: req.reply_to,
             mentions,
             mention_all,
@@ -313,6 +315,7 @@ pub async fn recall(
         by = me,
         "message recalled"
     );
+    crate::media::release(state, req.conversation_id, req.seq).await;
     publish_message(state, &event, actor.conn_id).await?;
     Ok(SendResponse {
         conversation_id: event.conversation_id,

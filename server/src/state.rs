@@ -7,10 +7,12 @@ use confab_proto::{DeviceId, Millis, UserId};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::blobs::BlobStore;
 use crate::broker::Broker;
 use crate::config::Config;
 use crate::conversations::ConversationCache;
 use crate::gateway::hub::{ConnId, Hub};
+use crate::media::UrlSigner;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -21,6 +23,11 @@ pub struct Inner {
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub broker: Arc<dyn Broker>,
+    pub blobs: Arc<dyn BlobStore>,
+    /// Signs and checks media URLs (its secret is `<data_dir>/media.key`).
+    pub media_signer: UrlSigner,
+    /// Where uploads in progress are written (`<data_dir>/tmp`).
+    pub media_tmp: std::path::PathBuf,
     pub hub: Arc<Hub>,
     pub conversations: ConversationCache,
     pub metrics: Metrics,
@@ -31,16 +38,14 @@ pub struct Inner {
 }
 
 impl AppState {
-    pub fn new(
-        config: Config,
-        store: Arc<dyn Store>,
-        broker: Arc<dyn Broker>,
-        hub: Arc<Hub>,
-    ) -> AppState {
+    pub fn new(config: Config, ports: Ports, hub: Arc<Hub>) -> AppState {
         AppState(Arc::new(Inner {
             config,
-            store,
-            broker,
+            store: ports.store,
+            broker: ports.broker,
+            blobs: ports.blobs,
+            media_signer: ports.media_signer,
+            media_tmp: ports.media_tmp,
             hub,
             conversations: ConversationCache::default(),
             metrics: Metrics::default(),
@@ -55,6 +60,15 @@ impl Deref for AppState {
     fn deref(&self) -> &Inner {
         &self.0
     }
+}
+
+/// The outside world as the domain sees it, built by `RunningServer::start`.
+pub struct Ports {
+    pub store: Arc<dyn Store>,
+    pub broker: Arc<dyn Broker>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub media_signer: UrlSigner,
+    pub media_tmp: std::path::PathBuf,
 }
 
 /// Who is making a request.

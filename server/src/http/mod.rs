@@ -1,5 +1,7 @@
-//! The HTTP edge: account endpoints, the WebSocket upgrade, health and metrics. Each module
-//! exposes `router()`; they are merged here.
+//! The HTTP edge: account endpoints, media ([`media`]), the WebSocket upgrade, health and
+//! metrics. Each module exposes its routes; they are merged here.
+
+mod media;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State, WebSocketUpgrade};
@@ -28,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/", get(index))
+        .merge(media::routes())
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
@@ -76,7 +79,7 @@ struct WsQuery {
     token: Option<String>,
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::AUTHORIZATION)?
         .to_str()
