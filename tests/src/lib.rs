@@ -214,6 +214,8 @@ pub fn free_port() -> u16 {
 }
 
 impl ServerProcess {
+    // The child is killed and waited for in `Drop`.
+    #[allow(clippy::zombie_processes)]
     pub async fn start(data_dir: &Path, port: u16) -> ServerProcess {
         let child = std::process::Command::new(workspace_bin("confab-server"))
             .arg("--bind")
