@@ -65,10 +65,15 @@ impl ObjectBlobStore {
         } else {
             Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
         };
-        Ok(ObjectBlobStore {
+        Ok(ObjectBlobStore::new(store))
+    }
+
+    /// Blobs in any `object_store` implementation, written with multipart uploads.
+    pub fn new(store: Arc<dyn ObjectStore>) -> ObjectBlobStore {
+        ObjectBlobStore {
             store,
             local_root: None,
-        })
+        }
     }
 
     fn path(key: &BlobKey) -> ObjectPath {
@@ -191,6 +196,32 @@ mod tests {
         store.delete(&key).await.unwrap();
         assert_eq!(store.size(&key).await.unwrap(), None);
         store.delete(&key).await.unwrap();
+    }
+
+    /// The bucket path (multipart upload, no rename), here on a local file system.
+    #[tokio::test]
+    async fn multipart_path_stores_large_files_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("bucket");
+        std::fs::create_dir_all(&root).unwrap();
+        let fs = object_store::local::LocalFileSystem::new_with_prefix(&root).unwrap();
+        let store = ObjectBlobStore::new(Arc::new(fs));
+        let id = MediaId::parse(&"cd".repeat(32)).unwrap();
+        let key = BlobKey::original(&id);
+        let data: Vec<u8> = (0..20 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+        let tmp = dir.path().join("upload");
+        std::fs::write(&tmp, &data).unwrap();
+        store.put_file(&key, &tmp).await.unwrap();
+        assert!(!tmp.exists());
+        assert_eq!(store.size(&key).await.unwrap(), Some(data.len() as u64));
+        let read = store.get(&key, None).await.unwrap();
+        let bytes: Vec<Bytes> = read.stream.try_collect().await.unwrap();
+        assert_eq!(bytes.concat(), data);
+        // An existing key is kept and the new file consumed.
+        std::fs::write(&tmp, b"same key").unwrap();
+        store.put_file(&key, &tmp).await.unwrap();
+        assert!(!tmp.exists());
+        assert_eq!(store.size(&key).await.unwrap(), Some(data.len() as u64));
     }
 
     #[test]
