@@ -550,6 +550,7 @@ async fn real_video_poster(server: &TestServer, alice: &Client) {
         }
     }
     let up = alice.upload_file(&out, None).await.unwrap();
+    println!("ffmpeg-made MP4: {:?}", up.content);
     match &up.content {
         Content::Video {
             duration_ms,
@@ -1053,4 +1054,58 @@ async fn upload_500_mb_with_flat_server_memory() {
     assert_eq!(stored.len(), 1);
     assert_eq!(std::fs::metadata(&stored[0]).unwrap().len(), TOTAL);
     drop(process);
+}
+
+/// Encodes with ffmpeg, or says why not.
+fn ffmpeg(args: &[&str], out: &Path) -> Result<(), String> {
+    match std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .arg(out)
+        .status()
+    {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(format!("ffmpeg failed ({s})")),
+        Err(e) => Err(format!("ffmpeg is not on the PATH ({e})")),
+    }
+}
+
+/// Recordings in the containers phones and browsers produce, where ffmpeg can make them:
+/// WebM/Opus, MP4/AAC (M4A) and MP3, each 1.5 s long.
+#[tokio::test]
+async fn encoded_recordings_have_their_duration() {
+    let server = TestServer::open().await;
+    let (alice, _) = server.client("alice").await;
+    let tone = ["-f", "lavfi", "-i", "sine=frequency=440:duration=1.5"];
+    for (file, codec) in [
+        ("voice.webm", "libopus"),
+        ("voice.m4a", "aac"),
+        ("voice.mp3", "libmp3lame"),
+    ] {
+        let out = server.dir.path().join(file);
+        let mut args = tone.to_vec();
+        args.extend(["-c:a", codec]);
+        if let Err(why) = ffmpeg(&args, &out) {
+            println!("skipping {file}: {why}");
+            continue;
+        }
+        let up = alice
+            .upload_file(&out, Some(MediaKind::Voice))
+            .await
+            .unwrap();
+        assert_eq!(up.kind, MediaKind::Voice, "{file}");
+        match &up.content {
+            Content::Voice { duration_ms, media } => {
+                let d = duration_ms.unwrap_or_else(|| panic!("{file}: no duration"));
+                println!("{file} ({}): {d} ms", media.mime);
+                // Encoders pad and trim by a frame or two.
+                assert!(
+                    (1400..=1600).contains(&d),
+                    "{file} ({}): {d} ms",
+                    media.mime
+                );
+            }
+            other => panic!("{file}: not voice: {other:?}"),
+        }
+    }
 }
