@@ -7,6 +7,9 @@
 //!   HTTP account endpoints; [`Client::connect`] opens the WebSocket with the token and returns
 //!   a client with one typed async method per request (`send_text`, `sync`, `history`, …),
 //!   plus the generic [`Client::request`].
+//! - Media: [`Client::upload_file`] and [`Client::upload_bytes`] (`POST /api/v1/media`,
+//!   streamed), [`Client::send_media`] with the upload's `content`, [`Client::media_url`] for
+//!   signed links, [`Client::download`] (streamed to a file).
 //! - [`ClientEvent`] and [`Events`]: pushed messages, read positions, typing and presence, and
 //!   the connection's own news (dropped, back, caught up). Messages arrive once each and in
 //!   seq order per conversation, also across reconnects.

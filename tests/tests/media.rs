@@ -648,6 +648,11 @@ async fn only_the_uploader_and_current_members_may_fetch() {
         status_and_code(get(&tampered, None, None).await).await,
         (403, Some(ErrorCode::Forbidden))
     );
+    let mangled = format!("{url}?u=carol&exp=soon&sig=zz");
+    assert_eq!(
+        status_and_code(get(&mangled, None, None).await).await,
+        (403, Some(ErrorCode::Forbidden))
+    );
 
     // Ranges return exactly the bytes asked for; caching headers name the hash.
     let res = get(&url, Some(&b.token), Some("bytes=100-1123")).await;

@@ -86,10 +86,11 @@ async fn upload(
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
+/// Strings, so that a mangled query gets a typed refusal rather than the framework's.
 #[derive(Deserialize)]
 struct SignedQuery {
-    u: Option<i64>,
-    exp: Option<i64>,
+    u: Option<String>,
+    exp: Option<String>,
     sig: Option<String>,
 }
 
@@ -119,9 +120,12 @@ async fn requester(
     q: &SignedQuery,
     headers: &HeaderMap,
 ) -> Result<i64, HttpError> {
-    if let (Some(u), Some(exp), Some(sig)) = (q.u, q.exp, q.sig.as_deref()) {
+    if let (Some(u), Some(exp), Some(sig)) = (&q.u, &q.exp, q.sig.as_deref()) {
+        let invalid = || HttpError::from(AppError::forbidden("the URL's signature is not valid"));
+        let u: i64 = u.parse().map_err(|_| invalid())?;
+        let exp: i64 = exp.parse().map_err(|_| invalid())?;
         if !state.media_signer.verify(id.as_str(), variant, u, exp, sig) {
-            return Err(AppError::forbidden("the URL's signature is not valid").into());
+            return Err(invalid());
         }
         if exp * 1000 <= now_millis() {
             return Err(HttpError(WireError::new(
