@@ -1114,3 +1114,32 @@ async fn encoded_recordings_have_their_duration() {
         }
     }
 }
+
+/// A client that stops sending but keeps the connection open is cut off after the idle
+/// timeout, and its partial upload is removed.
+#[tokio::test]
+async fn a_stalled_upload_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::open_with(|c| c.idle_timeout_secs = 1).await;
+    let login = server.user("alice").await;
+    let addr = server.base_url.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/media HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Length: 100000\r\n\r\n",
+        login.token
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&pdf_like(20_000)).await.unwrap();
+    // Keep the connection open, send nothing more, and wait for the answer.
+    let mut raw = vec![0u8; 4096];
+    let n = tokio::time::timeout(WAIT, s.read(&mut raw))
+        .await
+        .expect("an answer before the test's timeout")
+        .unwrap();
+    let text = String::from_utf8_lossy(&raw[..n]);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains("incomplete_upload"), "{text}");
+    assert!(tmp_files(&server).is_empty());
+    assert!(blob_files(&server).is_empty());
+}

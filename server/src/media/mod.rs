@@ -150,12 +150,20 @@ where
     let mut head: Vec<u8> = Vec::with_capacity(probe::SNIFF_BYTES);
     let mut decided: Option<(MediaKind, String)> = None;
     loop {
-        let chunk = match body.next().await {
-            Some(Ok(chunk)) => chunk,
-            Some(Err(e)) => {
+        // A client that stops sending without closing is cut off like a dropped one.
+        let next = tokio::time::timeout(config.idle_timeout(), body.next()).await;
+        let chunk = match next {
+            Ok(Some(Ok(chunk))) => chunk,
+            Ok(Some(Err(e))) => {
                 return Err(incomplete(format!("the upload was cut off: {e}")));
             }
-            None => break,
+            Ok(None) => break,
+            Err(_) => {
+                return Err(incomplete(format!(
+                    "no data for {} seconds",
+                    config.idle_timeout_secs
+                )));
+            }
         };
         written += chunk.len() as u64;
         if decided.is_none() && head.len() < probe::SNIFF_BYTES {
