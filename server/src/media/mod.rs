@@ -395,16 +395,7 @@ fn answer(
     duplicate: bool,
 ) -> UploadResponse {
     let expires_at = now_millis() + state.config.media_url_ttl_secs as i64 * 1000;
-    let has_thumb = matches!(
-        content,
-        Content::Image {
-            thumbnail: Some(_),
-            ..
-        } | Content::Video {
-            poster: Some(_),
-            ..
-        }
-    );
+    let has_thumb = thumbnail_of(&content).is_some();
     UploadResponse {
         kind,
         url: signed_path(state, id, Variant::Blob, user, expires_at),
