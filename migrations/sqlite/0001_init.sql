@@ -80,7 +80,8 @@ CREATE TABLE messages (
     seq             INTEGER NOT NULL,
     sender_id       INTEGER NOT NULL,
     client_msg_id   TEXT,
-    kind            TEXT    NOT NULL CHECK (kind IN ('text', 'system', 'recalled')),
+    kind            TEXT    NOT NULL
+                    CHECK (kind IN ('text', 'system', 'recalled', 'image', 'file', 'voice', 'video')),
     body            TEXT,
     reply_to        INTEGER,
     mentions        TEXT,
@@ -175,3 +176,34 @@ CREATE TABLE webhook_deliveries (
     updated_at  INTEGER NOT NULL
 );
 CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, id);
+
+-- ---- Media ----------------------------------------------------------------------------------
+-- Blobs are content-addressed: id is the lowercase hex SHA-256 of the bytes, stored once however
+-- often it is uploaded. content is the JSON message content built at upload (metadata, thumbnail
+-- size); name is the first uploader's sanitized file name.
+CREATE TABLE media (
+    id         TEXT    PRIMARY KEY,
+    kind       TEXT    NOT NULL CHECK (kind IN ('image', 'voice', 'video', 'file')),
+    mime       TEXT    NOT NULL,
+    size       INTEGER NOT NULL,
+    name       TEXT,
+    content    TEXT    NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Who uploaded a blob: the uploader may always fetch it and send it.
+CREATE TABLE media_uploads (
+    media_id   TEXT    NOT NULL REFERENCES media(id),
+    user_id    INTEGER NOT NULL REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (media_id, user_id)
+) WITHOUT ROWID;
+
+-- Which message refers to which blob: current members of those conversations may fetch it.
+CREATE TABLE message_media (
+    media_id        TEXT    NOT NULL REFERENCES media(id),
+    conversation_id INTEGER NOT NULL,
+    seq             INTEGER NOT NULL,
+    PRIMARY KEY (media_id, conversation_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX message_media_message ON message_media(conversation_id, seq);

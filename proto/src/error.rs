@@ -63,6 +63,23 @@ pub enum ErrorCode {
     /// Blocked, or not allowed by the other person's settings (e.g. friends-only direct chats).
     NotAllowed,
 
+    // Media.
+    /// The upload is larger than the limit for its kind.
+    MediaTooLarge,
+    /// The content is not what the declared kind or `Content-Type` says (a "picture" that is
+    /// not one), or not a kind the server can process as declared.
+    MediaTypeMismatch,
+    /// The content claims a format but is corrupt or cannot be read.
+    InvalidMedia,
+    /// An image whose dimensions exceed the limits (e.g. a decompression bomb).
+    ImageTooLarge,
+    /// The upload ended before `Content-Length` bytes arrived.
+    IncompleteUpload,
+    /// A signed media URL whose time has passed.
+    UrlExpired,
+    /// The requested byte range lies outside the blob.
+    RangeNotSatisfiable,
+
     // Limits and the server.
     /// Too many requests; retry after `retry_after_ms`.
     RateLimited,
@@ -101,6 +118,13 @@ impl ErrorCode {
             ErrorCode::GroupDissolved => "group_dissolved",
             ErrorCode::AlreadyExists => "already_exists",
             ErrorCode::NotAllowed => "not_allowed",
+            ErrorCode::MediaTooLarge => "media_too_large",
+            ErrorCode::MediaTypeMismatch => "media_type_mismatch",
+            ErrorCode::InvalidMedia => "invalid_media",
+            ErrorCode::ImageTooLarge => "image_too_large",
+            ErrorCode::IncompleteUpload => "incomplete_upload",
+            ErrorCode::UrlExpired => "url_expired",
+            ErrorCode::RangeNotSatisfiable => "range_not_satisfiable",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
             ErrorCode::Unavailable => "unavailable",
@@ -112,13 +136,17 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             MalformedFrame | UnknownType | BadRequest | InvalidUsername | WeakPassword
-            | TooLong | InvalidArgument | UnsupportedVersion => 400,
+            | TooLong | InvalidArgument | UnsupportedVersion | InvalidMedia | IncompleteUpload => {
+                400
+            }
             Unauthenticated | InvalidToken | TokenExpired | TokenRevoked | WrongCredentials => 401,
-            NotMember | Forbidden | RecallWindowPassed | Muted | NotAllowed => 403,
+            NotMember | Forbidden | RecallWindowPassed | Muted | NotAllowed | UrlExpired => 403,
             NotFound => 404,
             UsernameTaken | AlreadyAuthenticated | AlreadyRecalled | GroupFull | GroupDissolved
             | AlreadyExists => 409,
-            FrameTooLarge => 413,
+            FrameTooLarge | MediaTooLarge | ImageTooLarge => 413,
+            MediaTypeMismatch => 415,
+            RangeNotSatisfiable => 416,
             RateLimited => 429,
             Internal => 500,
             Unavailable => 503,

@@ -3,6 +3,7 @@
 //!
 //! - `POST /api/v1/register` [`RegisterRequest`] → 201 [`crate::UserPublic`]
 //! - `POST /api/v1/login` [`LoginRequest`] → 200 [`LoginResponse`]
+//! - `POST /api/v1/media` (the raw bytes) → 201 [`crate::UploadResponse`]
 
 use serde::{Deserialize, Serialize};
 

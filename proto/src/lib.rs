@@ -9,6 +9,8 @@
 //! - [`close`]: WebSocket close codes and whether a client should reconnect.
 //! - [`http`]: the bodies of the HTTP account endpoints (register, log in).
 //! - [`integration`]: the bodies of the HTTP integration API for business systems.
+//! - Media: [`MediaRef`], [`MediaKind`], [`UploadResponse`], [`MediaUrlRequest`] (the upload
+//!   and download endpoints are described in docs/protocol.md).
 //! - Shared records: [`Message`], [`Content`], [`ConversationSummary`], [`UserPublic`], …
 //!
 //! Frames are JSON text. A request is `{"id": 7, "type": "send", "data": {...}}`; its response
@@ -21,12 +23,14 @@ mod error;
 mod groups;
 pub mod http;
 pub mod integration;
+mod media;
 mod request;
 mod social;
 mod types;
 
 pub use error::{ErrorCode, WireError};
 pub use groups::*;
+pub use media::*;
 pub use request::*;
 pub use social::*;
 pub use types::*;

@@ -127,6 +127,11 @@ pub enum Request {
     /// `{"type":"group_invite_code","data":{"conversation_id":5}}`
     /// → [`crate::InviteCodeResponse`]
     GroupInviteCode(InviteCodeRequest),
+
+    // Media.
+    /// `{"type":"media_url","data":{"media_id":"…"}}` → [`crate::MediaUrlResponse`]: a
+    /// short-lived signed path for a blob (or its thumbnail) the user may see.
+    MediaUrl(crate::MediaUrlRequest),
 }
 
 impl Request {
@@ -180,6 +185,7 @@ impl Request {
         "group_nickname",
         "group_mute",
         "group_invite_code",
+        "media_url",
     ];
 
     /// The wire name of this request's type.
@@ -233,6 +239,7 @@ impl Request {
             Request::GroupNickname(_) => "group_nickname",
             Request::GroupMute(_) => "group_mute",
             Request::GroupInviteCode(_) => "group_invite_code",
+            Request::MediaUrl(_) => "media_url",
         }
     }
 }

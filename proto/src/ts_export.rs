@@ -95,6 +95,12 @@ fn render() -> String {
         InviteCodeResponse,
         SetMuted,
         ConversationChanged,
+        MediaKind,
+        MediaRef,
+        Thumbnail,
+        UploadResponse,
+        MediaUrlRequest,
+        MediaUrlResponse,
     ];
     let mut out = String::from(
         "// Generated from confab-proto by `CONFAB_UPDATE_TS=1 cargo test -p confab-proto \

@@ -85,6 +85,42 @@ pub enum Content {
     Recalled,
     /// A membership or setting change, shown as a system line.
     System(SystemEvent),
+    /// A picture, with what the UI needs to lay it out before downloading it.
+    Image {
+        media: crate::MediaRef,
+        /// After the EXIF orientation is applied.
+        width: u32,
+        height: u32,
+        #[serde(default)]
+        thumbnail: Option<crate::Thumbnail>,
+        /// The average colour, `#rrggbb`, to paint while loading.
+        #[serde(default)]
+        placeholder: Option<String>,
+    },
+    /// Any file, downloaded under its original (sanitized) name.
+    File {
+        media: crate::MediaRef,
+        name: String,
+    },
+    /// A voice recording.
+    Voice {
+        media: crate::MediaRef,
+        /// Absent when the container did not tell.
+        #[serde(default)]
+        duration_ms: Option<u64>,
+    },
+    /// A video, with a poster frame when the server could make one.
+    Video {
+        media: crate::MediaRef,
+        #[serde(default)]
+        duration_ms: Option<u64>,
+        #[serde(default)]
+        width: Option<u32>,
+        #[serde(default)]
+        height: Option<u32>,
+        #[serde(default)]
+        poster: Option<crate::Thumbnail>,
+    },
 }
 
 impl Content {
@@ -95,6 +131,28 @@ impl Content {
     pub fn as_text(&self) -> Option<&str> {
         match self {
             Content::Text { text } => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The blob a media message refers to.
+    pub fn media(&self) -> Option<&crate::MediaRef> {
+        match self {
+            Content::Image { media, .. }
+            | Content::File { media, .. }
+            | Content::Voice { media, .. }
+            | Content::Video { media, .. } => Some(media),
+            _ => None,
+        }
+    }
+
+    /// The kind of media message this is.
+    pub fn media_kind(&self) -> Option<crate::MediaKind> {
+        match self {
+            Content::Image { .. } => Some(crate::MediaKind::Image),
+            Content::File { .. } => Some(crate::MediaKind::File),
+            Content::Voice { .. } => Some(crate::MediaKind::Voice),
+            Content::Video { .. } => Some(crate::MediaKind::Video),
             _ => None,
         }
     }
@@ -318,6 +376,15 @@ pub struct Limits {
     pub max_group_members: usize,
     pub recall_window_ms: u64,
     pub history_page_max: u32,
+    /// Largest upload of each kind, in bytes (`POST /api/v1/media`).
+    #[serde(default)]
+    pub max_image_bytes: u64,
+    #[serde(default)]
+    pub max_voice_bytes: u64,
+    #[serde(default)]
+    pub max_video_bytes: u64,
+    #[serde(default)]
+    pub max_file_bytes: u64,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

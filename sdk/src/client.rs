@@ -11,10 +11,11 @@ use confab_proto::{
     FriendRequestsResponse, FriendsResponse, GetUser, GroupInfo, GroupJoin, GroupJoinResponse,
     GroupMute, GroupSetRole, GroupText, GroupUpdate, GroupUser, GroupUsers, Hello, HistoryRequest,
     HistoryResponse, InviteCodeRequest, InviteCodeResponse, JoinRequest, JoinRequestsResponse,
-    MarkRead, MarkReadResponse, MembersRequest, MembersResponse, Message, Presence,
-    PresenceRequest, PresenceResponse, ReadByRequest, ReadByResponse, RecallRequest, Request,
-    RevokeDevice, Role, SearchUsers, SendRequest, SendResponse, Seq, SetFriendRemark, SetMuted,
-    Settings, SyncResponse, Target, UpdateProfile, UserId, UserPublic, UserRef, UsersPage,
+    MarkRead, MarkReadResponse, MediaKind, MediaUrlRequest, MediaUrlResponse, MembersRequest,
+    MembersResponse, Message, Presence, PresenceRequest, PresenceResponse, ReadByRequest,
+    ReadByResponse, RecallRequest, Request, RevokeDevice, Role, SearchUsers, SendRequest,
+    SendResponse, Seq, SetFriendRemark, SetMuted, Settings, SyncResponse, Target, UpdateProfile,
+    UploadResponse, UserId, UserPublic, UserRef, UsersPage,
 };
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
@@ -179,6 +180,8 @@ struct Inner {
     state: Arc<State>,
     options: ClientOptions,
     endpoint: Endpoint,
+    /// For the HTTP media endpoints.
+    token: String,
 }
 
 impl std::fmt::Debug for Client {
@@ -188,6 +191,25 @@ impl std::fmt::Debug for Client {
             .field("connected", &self.is_connected())
             .finish_non_exhaustive()
     }
+}
+
+/// A file as a stream of 256 KiB chunks.
+fn file_stream(
+    file: tokio::fs::File,
+) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static {
+    futures_util::stream::unfold(Some(file), |file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut file = file?;
+        let mut buf = vec![0u8; 256 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(buf), Some(file)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    })
 }
 
 /// A fresh idempotency key for a send: 16 random hex characters.
@@ -243,6 +265,7 @@ impl Client {
                 state,
                 options,
                 endpoint,
+                token: token.to_string(),
             }),
         })
     }
@@ -539,6 +562,66 @@ impl Client {
             query: query.into(),
             after: None,
             limit: None,
+    // ---- media -------------------------------------------------------------------------
+
+    /// Upload a file from disk, streamed (never read into memory whole). `kind` declares what
+    /// it is (the server refuses a declaration the content contradicts); `None` lets the
+    /// server decide from the content. The answer's `content` can be sent with
+    /// [`Client::send_media`].
+    pub async fn upload_file(
+        &self,
+        path: &std::path::Path,
+        kind: Option<MediaKind>,
+    ) -> Result<UploadResponse> {
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| Error::Io(e.to_string()))?;
+        let length = file
+            .metadata()
+            .await
+            .map_err(|e| Error::Io(e.to_string()))?
+            .len();
+        let name = path.file_name().and_then(|n| n.to_str());
+        let body = reqwest::Body::wrap_stream(file_stream(file));
+        crate::http::upload(
+            &self.inner.endpoint,
+            &self.inner.token,
+            body,
+            Some(length),
+            name,
+            kind,
+        )
+        .await
+    }
+
+    /// Upload bytes held in memory, under an optional file name.
+    pub async fn upload_bytes(
+        &self,
+        bytes: Vec<u8>,
+        name: Option<&str>,
+        kind: Option<MediaKind>,
+    ) -> Result<UploadResponse> {
+        let length = bytes.len() as u64;
+        crate::http::upload(
+            &self.inner.endpoint,
+            &self.inner.token,
+            bytes.into(),
+            Some(length),
+            name,
+            kind,
+        )
+        .await
+    }
+
+    /// Send an uploaded blob as a message (the `content` of an [`UploadResponse`]).
+    pub async fn send_media(&self, to: Target, content: Content) -> Result<SendResponse> {
+        self.send(SendRequest {
+            to,
+            client_msg_id: new_client_msg_id(),
+            content,
+            reply_to: None,
+            mentions: Vec::new(),
+            mention_all: false,
         })
         .await
     }
@@ -590,6 +673,12 @@ impl Client {
         self.request_empty(Request::FriendRemark(SetFriendRemark {
             user_id,
             remark: remark.into(),
+    /// A short-lived signed path for a blob (or its thumbnail), for tags and links that cannot
+    /// send a token. Relative to the server's base URL.
+    pub async fn media_url(&self, media_id: &str, thumbnail: bool) -> Result<MediaUrlResponse> {
+        self.request(Request::MediaUrl(MediaUrlRequest {
+            media_id: media_id.to_string(),
+            thumbnail,
         }))
         .await
     }
@@ -824,6 +913,30 @@ impl Client {
             }))
             .await?;
         Ok(answer.invite_code)
+    /// Download a blob (or its thumbnail) into `dest`, streamed; returns the byte count.
+    pub async fn download(
+        &self,
+        media_id: &str,
+        thumbnail: bool,
+        dest: &std::path::Path,
+    ) -> Result<u64> {
+        use tokio::io::AsyncWriteExt;
+        let path = if thumbnail {
+            format!("api/v1/media/{media_id}/thumb")
+        } else {
+            format!("api/v1/media/{media_id}")
+        };
+        let mut response =
+            crate::http::download(&self.inner.endpoint, &self.inner.token, &path).await?;
+        let io = |e: std::io::Error| Error::Io(e.to_string());
+        let mut file = tokio::fs::File::create(dest).await.map_err(io)?;
+        let mut written = 0u64;
+        while let Some(chunk) = response.chunk().await? {
+            file.write_all(&chunk).await.map_err(io)?;
+            written += chunk.len() as u64;
+        }
+        file.flush().await.map_err(io)?;
+        Ok(written)
     }
 
     /// Close the connection gracefully: requests still waiting fail with [`Error::Closed`], the

@@ -33,6 +33,9 @@ pub enum Error {
     /// The server URL could not be used.
     #[error("invalid server URL: {0}")]
     InvalidUrl(String),
+    /// A local file could not be read or written (uploads and downloads).
+    #[error("io: {0}")]
+    Io(String),
 }
 
 fn closed_description(code: Option<u16>, reason: &str) -> String {
@@ -63,7 +66,7 @@ impl Error {
 
     /// A short, stable name for this error: the server's code (`not_member`, …) for
     /// [`Error::Server`], otherwise `http`, `websocket`, `timeout`, `disconnected`, `closed`,
-    /// `decode` or `invalid_url`.
+    /// `decode`, `invalid_url` or `io`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Server(e) => e.code.as_str(),
@@ -74,6 +77,7 @@ impl Error {
             Error::Closed { .. } => "closed",
             Error::Decode(_) => "decode",
             Error::InvalidUrl(_) => "invalid_url",
+            Error::Io(_) => "io",
         }
     }
 

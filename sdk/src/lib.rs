@@ -12,6 +12,9 @@
 //! - Pushed events besides messages include [`proto::ContactEvent`]s (friend requests,
 //!   friendships, remarks, blocks) and [`proto::ConversationChanged`] (refetch that
 //!   conversation with [`Client::get_conversation`]).
+//! - Media: [`Client::upload_file`] and [`Client::upload_bytes`] (`POST /api/v1/media`,
+//!   streamed), [`Client::send_media`] with the upload's `content`, [`Client::media_url`] for
+//!   signed links, [`Client::download`] (streamed to a file).
 //! - [`ClientEvent`] and [`Events`]: pushed messages, read positions, typing and presence, and
 //!   the connection's own news (dropped, back, caught up). Messages arrive once each and in
 //!   seq order per conversation, also across reconnects.

@@ -189,6 +189,10 @@ fn hello(idle_timeout_ms: u64) -> Hello {
             max_group_members: 100,
             recall_window_ms: 120_000,
             history_page_max: 100,
+            max_image_bytes: 1 << 20,
+            max_voice_bytes: 1 << 20,
+            max_video_bytes: 1 << 20,
+            max_file_bytes: 1 << 20,
         },
     }
 }

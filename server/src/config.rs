@@ -95,6 +95,19 @@ pub struct Config {
     /// Where media blobs live: a directory path or an `object_store` URL such as
     /// `s3://bucket/prefix`, shared by every node of a cluster (default: `data_dir/blobs`).
     pub blob_url: Option<String>,
+    /// Largest upload of each kind, in bytes.
+    pub max_image_bytes: u64,
+    pub max_voice_bytes: u64,
+    pub max_video_bytes: u64,
+    pub max_file_bytes: u64,
+    /// Largest image accepted, in pixels (width × height), checked from the header before
+    /// decoding; and the longest side.
+    pub max_image_pixels: u64,
+    pub max_image_side: u32,
+    /// Longest side of image thumbnails and video posters, in pixels.
+    pub thumbnail_max_side: u32,
+    /// Lifetime of signed media URLs, in seconds.
+    pub media_url_ttl_secs: u64,
 }
 
 impl Default for Config {
@@ -139,6 +152,14 @@ impl Default for Config {
             nats_subject_prefix: "confab".into(),
             node_id: None,
             blob_url: None,
+            max_image_bytes: 20 * 1024 * 1024,
+            max_voice_bytes: 20 * 1024 * 1024,
+            max_video_bytes: 200 * 1024 * 1024,
+            max_file_bytes: 1024 * 1024 * 1024,
+            max_image_pixels: 50_000_000,
+            max_image_side: 20_000,
+            thumbnail_max_side: 320,
+            media_url_ttl_secs: 600,
         }
     }
 }
@@ -158,6 +179,16 @@ impl Config {
     }
     pub fn db_timeout(&self) -> Duration {
         Duration::from_secs(self.db_timeout_secs)
+    }
+
+    /// The upload limit for a kind of media.
+    pub fn max_media_bytes(&self, kind: confab_proto::MediaKind) -> u64 {
+        match kind {
+            confab_proto::MediaKind::Image => self.max_image_bytes,
+            confab_proto::MediaKind::Voice => self.max_voice_bytes,
+            confab_proto::MediaKind::Video => self.max_video_bytes,
+            confab_proto::MediaKind::File => self.max_file_bytes,
+        }
     }
 }
 
@@ -250,6 +281,22 @@ pub struct ConfigArgs {
     /// Shared blob location: a path or an object_store URL (s3://bucket/prefix).
     #[arg(long, global = true, env = "CONFAB_BLOB_URL")]
     pub blob_url: Option<String>,
+    #[arg(long, global = true, env = "CONFAB_MAX_IMAGE_BYTES")]
+    pub max_image_bytes: Option<u64>,
+    #[arg(long, global = true, env = "CONFAB_MAX_VOICE_BYTES")]
+    pub max_voice_bytes: Option<u64>,
+    #[arg(long, global = true, env = "CONFAB_MAX_VIDEO_BYTES")]
+    pub max_video_bytes: Option<u64>,
+    #[arg(long, global = true, env = "CONFAB_MAX_FILE_BYTES")]
+    pub max_file_bytes: Option<u64>,
+    #[arg(long, global = true, env = "CONFAB_MAX_IMAGE_PIXELS")]
+    pub max_image_pixels: Option<u64>,
+    #[arg(long, global = true, env = "CONFAB_MAX_IMAGE_SIDE")]
+    pub max_image_side: Option<u32>,
+    #[arg(long, global = true, env = "CONFAB_THUMBNAIL_MAX_SIDE")]
+    pub thumbnail_max_side: Option<u32>,
+    #[arg(long, global = true, env = "CONFAB_MEDIA_URL_TTL_SECS")]
+    pub media_url_ttl_secs: Option<u64>,
 }
 
 impl ConfigArgs {
@@ -304,7 +351,19 @@ impl ConfigArgs {
             webhook_concurrency,
             postgres_pool_size,
             db_timeout_secs,
-            nats_subject_prefix
+            nats_subject_prefix,
+            max_image_bytes,
+            max_voice_bytes,
+            max_video_bytes,
+            max_file_bytes,
+            max_image_pixels,
+            max_image_side,
+            thumbnail_max_side,
+            media_url_ttl_secs
+        );
+        anyhow::ensure!(
+            (16..=4096).contains(&c.thumbnail_max_side),
+            "thumbnail_max_side must be 16–4096"
         );
         macro_rules! set_some {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = Some(v); } )* };

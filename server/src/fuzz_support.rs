@@ -64,7 +64,18 @@ impl Dispatcher {
             let hub = std::sync::Arc::new(Hub::default());
             let broker = std::sync::Arc::new(LocalBroker::new(hub.clone()));
             let conversations = std::sync::Arc::new(crate::conversations::ConversationCache::default());
-            let state = AppState::new(config, store, broker, hub, conversations);
+            let dir = config.data_dir.clone();
+            let ports = crate::state::Ports {
+                store,
+                broker,
+                blobs: std::sync::Arc::new(
+                    crate::blobs::ObjectBlobStore::local(&dir.join("blobs")).expect("blobs"),
+                ),
+                media_signer: crate::media::UrlSigner::load_or_create(&dir.join("media.key"))
+                    .expect("media key"),
+                media_tmp: crate::media::prepare_tmp_dir(&dir).expect("tmp dir"),
+            };
+            let state = AppState::new(config, ports, hub, conversations);
             let mut actors = vec![];
             for name in ["fuzz_a", "fuzz_b", "fuzz_c"] {
                 crate::accounts::register(

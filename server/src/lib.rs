@@ -5,11 +5,13 @@
 //!
 //! - [`gateway`]: WebSocket sessions — authentication, frame decoding, limits, the per-request
 //!   dispatch table ([`gateway::dispatch`]) and the [`gateway::hub`] of live connections.
-//! - [`http`]: HTTP routes — accounts, the WebSocket upgrade, `/healthz`, `/metrics`.
+//! - [`http`]: HTTP routes — accounts, media upload and download (`http::media`), the
+//!   WebSocket upgrade, `/healthz`, `/metrics`, the web UI.
 //! - [`integration`]: the HTTP integration API for business systems (API keys, managed users,
 //!   bots, webhooks) under `/api/v1/integration/`.
 //! - The domain, one module per concern: [`accounts`], [`conversations`], [`messages`],
-//!   [`groups`], [`social`], [`presence`]. Authorization is checked here, once.
+//!   [`groups`], [`social`], [`presence`], [`media`] (uploads, probing, access, signed URLs).
+//!   Authorization is checked here, once.
 //! - Ports: [`store`] (the `Store` trait; SQLite in `store::sqlite`, PostgreSQL in
 //!   `store::postgres`) and [`broker`] (the `Broker` trait; in-process in
 //!   `broker::LocalBroker`, between nodes in `broker::nats`). The configuration picks one of
@@ -20,6 +22,7 @@
 //! → `Store` / `Broker` → encoded answer into the connection's outbox.
 
 pub mod accounts;
+pub mod blobs;
 pub mod broker;
 pub mod config;
 pub mod conversations;
@@ -31,6 +34,7 @@ pub mod groups;
 pub mod http;
 pub mod integration;
 pub mod limits;
+pub mod media;
 pub mod messages;
 pub mod metrics;
 pub mod presence;
@@ -44,12 +48,14 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::blobs::{BlobStore, ObjectBlobStore};
 use crate::broker::nats::{NatsBroker, NatsOptions};
 use crate::broker::{Broker, LocalBroker};
 use crate::config::Config;
 use crate::conversations::ConversationCache;
 use crate::gateway::hub::Hub;
-use crate::state::AppState;
+use crate::media::UrlSigner;
+use crate::state::{AppState, Ports};
 use crate::store::Opened;
 
 /// A server listening on its socket.
@@ -68,6 +74,12 @@ impl RunningServer {
             .clone();
         let opened = Opened::open(&config).await?;
         let store = opened.store();
+        let blobs: Arc<dyn BlobStore> = match &config.blob_url {
+            Some(url) => Arc::new(ObjectBlobStore::from_url(url)?),
+            None => Arc::new(ObjectBlobStore::local(&config.data_dir.join("blobs"))?),
+        };
+        let media_signer = UrlSigner::load_or_create(&config.data_dir.join("media.key"))?;
+        let media_tmp = media::prepare_tmp_dir(&config.data_dir)?;
         let listener = TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
         let hub = Arc::new(Hub::default());
@@ -94,7 +106,14 @@ impl RunningServer {
             None => Arc::new(LocalBroker::new(hub.clone())),
         };
         tracing::info!(store = %opened.describe(), node = %node_id, "store open");
-        let state = AppState::new(config, store, broker, hub, conversations);
+        let ports = Ports {
+            store,
+            broker,
+            blobs,
+            media_signer,
+            media_tmp,
+        };
+        let state = AppState::new(config, ports, hub, conversations);
         integration::warm_up(&state).await;
         integration::Integration::start(&state);
         let app = http::router(state.clone());

@@ -68,8 +68,9 @@ fn validate_text(state: &AppState, content: &Content) -> AppResult<()> {
             }
             Ok(())
         }
+        c if c.media().is_some() => Ok(()),
         _ => Err(AppError::invalid(
-            "only text content can be sent; system and recalled content is the server's",
+            "only text and media content can be sent; system and recalled content is the server's",
         )),
     }
 }
@@ -81,6 +82,7 @@ pub async fn send(state: &AppState, actor: &Actor, req: SendRequest) -> AppResul
     }
     validate_text(state, &req.content)?;
     require_broker(state)?;
+    let content = crate::media::check_content(state, actor.user_id, req.content).await?;
     let conversation_id = match req.to {
         Target::Conversation(id) => id,
         Target::User(peer) => {
@@ -146,7 +148,7 @@ pub async fn send(state: &AppState, actor: &Actor, req: SendRequest) -> AppResul
             conversation_id,
             sender_id: actor.user_id,
             client_msg_id: Some(req.client_msg_id),
-            content: req.content,
+            content,
             reply_to: req.reply_to,
             mentions,
             mention_all,
@@ -347,6 +349,7 @@ pub async fn recall(
         by = me,
         "message recalled"
     );
+    crate::media::release(state, req.conversation_id, req.seq).await;
     publish_message(state, &event, actor.conn_id).await?;
     webhooks::emit(
         state,

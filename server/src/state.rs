@@ -7,12 +7,14 @@ use confab_proto::{DeviceId, Millis, UserId};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::blobs::BlobStore;
 use crate::broker::Broker;
 use crate::config::Config;
 use crate::conversations::ConversationCache;
 use crate::gateway::hub::{ConnId, Hub};
 use crate::integration::Integration;
 use crate::limits::Limits;
+use crate::media::UrlSigner;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -23,6 +25,11 @@ pub struct Inner {
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub broker: Arc<dyn Broker>,
+    pub blobs: Arc<dyn BlobStore>,
+    /// Signs and checks media URLs (its secret is `<data_dir>/media.key`).
+    pub media_signer: UrlSigner,
+    /// Where uploads in progress are written (`<data_dir>/tmp`).
+    pub media_tmp: std::path::PathBuf,
     pub hub: Arc<Hub>,
     /// Shared with the broker, which refreshes it when another node changes a group.
     pub conversations: Arc<ConversationCache>,
@@ -38,8 +45,7 @@ pub struct Inner {
 impl AppState {
     pub fn new(
         config: Config,
-        store: Arc<dyn Store>,
-        broker: Arc<dyn Broker>,
+        ports: Ports,
         hub: Arc<Hub>,
         conversations: Arc<ConversationCache>,
     ) -> AppState {
@@ -48,8 +54,11 @@ impl AppState {
         AppState(Arc::new(Inner {
             integration,
             config,
-            store,
-            broker,
+            store: ports.store,
+            broker: ports.broker,
+            blobs: ports.blobs,
+            media_signer: ports.media_signer,
+            media_tmp: ports.media_tmp,
             hub,
             conversations,
             metrics: Metrics::default(),
@@ -65,6 +74,15 @@ impl Deref for AppState {
     fn deref(&self) -> &Inner {
         &self.0
     }
+}
+
+/// The outside world as the domain sees it, built by `RunningServer::start`.
+pub struct Ports {
+    pub store: Arc<dyn Store>,
+    pub broker: Arc<dyn Broker>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub media_signer: UrlSigner,
+    pub media_tmp: std::path::PathBuf,
 }
 
 /// Who is making a request.

@@ -118,3 +118,60 @@ async fn cli_round_trip() {
     let out = alice.run(&["conversations"]);
     assert!(!out.status.success());
 }
+
+#[tokio::test]
+async fn cli_sends_files_by_their_content_and_downloads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), free_port()).await;
+    let alice = Cli::new(&server.base_url);
+    let bob = Cli::new(&server.base_url);
+    alice.json(&["register", "alice", "--password", "Sunny-day-42"]);
+    bob.json(&["register", "bob", "--password", "Rainy-night-7"]);
+    alice.json(&["login", "alice", "--password", "Sunny-day-42"]);
+    bob.json(&["login", "bob", "--password", "Rainy-night-7"]);
+
+    // A picture named like a document is still sent as an image.
+    let picture = dir.path().join("not-a-picture.txt");
+    image::RgbImage::from_pixel(64, 48, image::Rgb([200, 10, 10]))
+        .save_with_format(&picture, image::ImageFormat::Png)
+        .unwrap();
+    let sent = alice.json(&["send-file", picture.to_str().unwrap(), "--to", "bob"]);
+    assert_eq!(sent[0]["kind"], "image");
+    assert_eq!(sent[0]["content"]["width"], 64);
+    assert_eq!(sent[0]["content"]["height"], 48);
+    let conv = sent[0]["sent"]["conversation_id"].as_i64().unwrap();
+
+    let mut pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n".to_vec();
+    pdf.extend((0..20_000u32).map(|i| (i * 7 % 251) as u8));
+    let doc = dir.path().join("minutes.pdf");
+    std::fs::write(&doc, &pdf).unwrap();
+    let sent = alice.json(&[
+        "send-file",
+        doc.to_str().unwrap(),
+        "--conversation",
+        &conv.to_string(),
+    ]);
+    assert_eq!(sent[0]["kind"], "file");
+    assert_eq!(sent[0]["content"]["name"], "minutes.pdf");
+    let id = sent[0]["content"]["media"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let history = bob.json(&["history", &conv.to_string()]);
+    assert_eq!(history[0]["content"]["type"], "image");
+    assert_eq!(history[1]["content"]["type"], "file");
+
+    let out = dir.path().join("bob-minutes.pdf");
+    let got = bob.json(&["download", &id, "-o", out.to_str().unwrap()]);
+    assert_eq!(got[0]["bytes"], pdf.len());
+    assert_eq!(std::fs::read(&out).unwrap(), pdf);
+
+    // Someone outside the conversation cannot download it.
+    let carol = Cli::new(&server.base_url);
+    carol.json(&["register", "carol", "--password", "Windy-hill-3"]);
+    carol.json(&["login", "carol", "--password", "Windy-hill-3"]);
+    let refused = carol.run(&["download", &id, "-o", out.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("forbidden"));
+}

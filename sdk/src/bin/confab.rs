@@ -19,8 +19,9 @@ use confab_sdk::credentials::{CredentialStore, Credentials};
 use confab_sdk::proto::http::{LoginRequest, RegisterRequest};
 use confab_sdk::proto::{
     ContactEvent, Content, ConversationKind, ConversationSummary, DirectPolicy, Event, GroupInfo,
-    GroupJoin, GroupUpdate, HistoryRequest, JoinOutcome, JoinPolicy, MembersRequest, Message,
-    Millis, Role, SearchUsers, SendRequest, Settings, SystemEvent, Target, UserId, UserPublic,
+    GroupJoin, GroupUpdate, HistoryRequest, JoinOutcome, JoinPolicy, MediaKind, MembersRequest,
+    Message, Millis, Role, SearchUsers, SendRequest, Settings, SystemEvent, Target, UserId,
+    UserPublic,
 };
 use confab_sdk::{
     new_client_msg_id, Client, ClientEvent, ClientOptions, Endpoint, Error, DEFAULT_SERVER,
@@ -76,6 +77,19 @@ enum Command {
     Revoke { device_id: i64 },
     /// Send a text message.
     Send(SendArgs),
+    /// Upload a file and send it; the message type (image, voice, video or file) follows from
+    /// the content, not the name.
+    SendFile(SendFileArgs),
+    /// Download a blob by its media id (from a message's `media.id`).
+    Download {
+        media_id: String,
+        /// Where to write it (default: the file name for files, otherwise the media id).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// The thumbnail or poster frame instead of the blob.
+        #[arg(long)]
+        thumbnail: bool,
+    },
     /// Show a page of a conversation's messages.
     History {
         conversation: i64,
@@ -145,6 +159,22 @@ struct SendArgs {
     /// The text (several words are joined with spaces).
     #[arg(required = true)]
     text: Vec<String>,
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["to", "conversation"])))]
+struct SendFileArgs {
+    /// The file to send.
+    path: PathBuf,
+    /// Username of the person to send it to (their direct conversation).
+    #[arg(long)]
+    to: Option<String>,
+    /// Conversation id to send it in.
+    #[arg(long)]
+    conversation: Option<i64>,
+    /// Send it as a plain file even if it is a picture, recording or video.
+    #[arg(long)]
+    as_file: bool,
 }
 
 /// Group commands name the group by its conversation id and people by username. Texts of
@@ -477,6 +507,12 @@ async fn run(cli: Cli) -> CliResult {
         Command::Devices => app.devices().await,
         Command::Revoke { device_id } => app.revoke(device_id).await,
         Command::Send(args) => app.send(args).await,
+        Command::SendFile(args) => app.send_file(args).await,
+        Command::Download {
+            media_id,
+            output,
+            thumbnail,
+        } => app.download(media_id, output, thumbnail).await,
         Command::History {
             conversation,
             before,
@@ -665,6 +701,56 @@ impl App {
                 }
             )
         })
+    }
+
+    async fn send_file(&self, args: SendFileArgs) -> CliResult {
+        let client = self.client().await?;
+        let to = match (args.to, args.conversation) {
+            (Some(username), _) => Target::User(client.get_user_by_name(&username).await?.id),
+            (None, Some(conversation)) => Target::Conversation(conversation),
+            (None, None) => unreachable!("clap requires --to or --conversation"),
+        };
+        let kind = args.as_file.then_some(MediaKind::File);
+        let uploaded = client.upload_file(&args.path, kind).await?;
+        let sent = client.send_media(to, uploaded.content.clone()).await?;
+        client.close().await?;
+        let media = uploaded.content.media().cloned();
+        let id = media.as_ref().map(|m| m.id.clone()).unwrap_or_default();
+        self.out.json_or(
+            &json!({"sent": sent, "kind": uploaded.kind, "content": uploaded.content}),
+            || {
+                format!(
+                    "sent {} {} ({} bytes) as #{} in conversation {}",
+                    uploaded.kind.as_str(),
+                    id,
+                    media.map_or(0, |m| m.size),
+                    sent.seq,
+                    sent.conversation_id
+                )
+            },
+        )
+    }
+
+    async fn download(
+        &self,
+        media_id: String,
+        output: Option<PathBuf>,
+        thumbnail: bool,
+    ) -> CliResult {
+        let client = self.client().await?;
+        let dest = output.unwrap_or_else(|| {
+            PathBuf::from(if thumbnail {
+                format!("{media_id}.thumb.jpg")
+            } else {
+                media_id.clone()
+            })
+        });
+        let bytes = client.download(&media_id, thumbnail, &dest).await?;
+        client.close().await?;
+        self.out.json_or(
+            &json!({"media_id": media_id, "path": dest, "bytes": bytes}),
+            || format!("wrote {bytes} bytes to {}", dest.display()),
+        )
     }
 
     async fn history(&self, request: HistoryRequest) -> CliResult {
@@ -1725,6 +1811,36 @@ async fn describe(names: &mut Names, message: &Message) -> String {
         Content::Text { text } => text.clone(),
         Content::Recalled => "(recalled)".to_string(),
         Content::System(event) => format!("* {}", describe_system(names, event).await),
+        Content::Image {
+            media,
+            width,
+            height,
+            ..
+        } => format!(
+            "[image {width}×{height}, {} bytes] {}",
+            media.size, media.id
+        ),
+        Content::File { media, name } => {
+            format!("[file {name}, {} bytes] {}", media.size, media.id)
+        }
+        Content::Voice {
+            media, duration_ms, ..
+        } => format!(
+            "[voice {}] {}",
+            duration_ms.map_or("?".into(), |ms| format!("{:.1} s", ms as f64 / 1000.0)),
+            media.id
+        ),
+        Content::Video {
+            media, duration_ms, ..
+        } => format!(
+            "[video {}] {}",
+            duration_ms.map_or("?".into(), |ms| format!("{:.1} s", ms as f64 / 1000.0)),
+            media.id
+        ),
+        Content::System(event) => {
+            let event = serde_json::to_value(event).unwrap_or_default();
+            format!("* {}", describe_system(client, names, &event).await)
+        }
         other => {
             let other = serde_json::to_value(other).unwrap_or_default();
             format!("({})", other["type"].as_str().unwrap_or("unknown content"))

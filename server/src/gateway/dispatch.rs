@@ -4,7 +4,7 @@ use confab_proto::{encode_ok, Empty, ErrorCode, Request};
 
 use crate::error::{AppError, AppResult};
 use crate::state::{Actor, AppState};
-use crate::{accounts, conversations, groups, messages, presence, social};
+use crate::{accounts, conversations, groups, media, messages, presence, social};
 
 /// What the session should do after answering.
 #[derive(Debug, PartialEq, Eq)]
@@ -148,6 +148,7 @@ pub async fn dispatch(
         Request::GroupInviteCode(r) => {
             ok(&groups::invite_code(state, actor, r.conversation_id, r.reset).await?)
         }
+        Request::MediaUrl(r) => ok(&media::media_url(state, actor, r).await?),
     };
     Ok((out, After::Continue))
 }

@@ -52,6 +52,10 @@ fn hello(state: &AppState, user: UserPublic, device_id: i64) -> Hello {
             max_group_members: c.max_group_members,
             recall_window_ms: c.recall_window().as_millis() as u64,
             history_page_max: c.history_page_max,
+            max_image_bytes: c.max_image_bytes,
+            max_voice_bytes: c.max_voice_bytes,
+            max_video_bytes: c.max_video_bytes,
+            max_file_bytes: c.max_file_bytes,
         },
     }
 }

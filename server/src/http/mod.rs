@@ -1,6 +1,8 @@
-//! The HTTP edge: account endpoints, the WebSocket upgrade, health and metrics, and the
-//! integration API (`crate::integration::api`). Each module exposes `router()`; they are merged
-//! here.
+//! The HTTP edge: account endpoints, media ([`media`]), the WebSocket upgrade, health and
+//! metrics, the web UI ([`web`]) and the integration API (`crate::integration::api`). Each
+//! module exposes its routes; they are merged here.
+
+mod media;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -46,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(websocket))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .merge(media::routes())
         .merge(crate::integration::api::router())
         .merge(web::router(web::web_dir(state.config.web_dir.as_deref())))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))

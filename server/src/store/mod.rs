@@ -7,8 +7,8 @@ use confab_proto::integration::{
 };
 use confab_proto::{
     Content, ConversationId, ConversationKind, ConversationSummary, DeviceId, DirectPolicy, Friend,
-    FriendRequest, GroupInfo, JoinPolicy, JoinRequest, Member, Message, Millis, Role, Seq,
-    UpdateProfile, UserId, UserPublic,
+    FriendRequest, GroupInfo, JoinPolicy, JoinRequest, MediaKind, Member, Message, Millis, Role,
+    Seq, UpdateProfile, UserId, UserPublic,
 };
 
 pub mod postgres;
@@ -303,6 +303,21 @@ pub struct DeliveryAttempt {
     pub now: Millis,
 }
 
+/// A stored blob's record (see the `media` table).
+#[derive(Debug, Clone)]
+pub struct MediaRecord {
+    /// Lowercase hex SHA-256 of the bytes.
+    pub id: String,
+    pub kind: MediaKind,
+    pub mime: String,
+    pub size: u64,
+    /// The first uploader's sanitized file name.
+    pub name: Option<String>,
+    /// The message content built at upload, with the metadata the server measured.
+    pub content: Content,
+    pub created_at: Millis,
+}
+
 /// Decides, inside the recall transaction, whether the stored message may be recalled.
 pub type RecallCheck = Box<dyn FnOnce(&Message) -> Result<(), RecallRefusal> + Send + 'static>;
 
@@ -443,7 +458,8 @@ pub trait Store: Send + Sync + 'static {
 
     // Messages.
     /// Stores the message at the next seq of its conversation and moves the sender's read
-    /// position to it, in one transaction; idempotent on `(sender_id, client_msg_id)`.
+    /// position to it, in one transaction; idempotent on `(sender_id, client_msg_id)`. A media
+    /// message (`content.media()`) also gets its `message_media` row in that transaction.
     async fn append_message(&self, message: NewMessage) -> StoreResult<Appended>;
     async fn message(&self, id: ConversationId, seq: Seq) -> StoreResult<Option<Message>>;
     async fn history(&self, query: HistoryQuery) -> StoreResult<(Vec<Message>, bool)>;
@@ -516,6 +532,26 @@ pub trait Store: Send + Sync + 'static {
         before: Option<i64>,
         limit: u32,
     ) -> StoreResult<(Vec<Delivery>, bool)>;
+
+    // Media.
+    /// Records an upload: the media row if it is new, and `uploader` as one of its uploaders.
+    /// Returns true if the media row was new.
+    async fn put_media(
+        &self,
+        media: MediaRecord,
+        uploader: UserId,
+        now: Millis,
+    ) -> StoreResult<bool>;
+    async fn media(&self, id: &str) -> StoreResult<Option<MediaRecord>>;
+    async fn media_uploaded_by(&self, id: &str, user: UserId) -> StoreResult<bool>;
+    /// Whether `user` may fetch the blob: they uploaded it, or they are a current member of a
+    /// conversation with a message (visible to them) that refers to it.
+    async fn media_access(&self, id: &str, user: UserId) -> StoreResult<bool>;
+    /// Drops the blob references of message `(id, seq)` (after a recall). Media that no message
+    /// refers to any more lose their rows too; their ids are returned so the blobs can be
+    /// deleted.
+    async fn release_message_media(&self, id: ConversationId, seq: Seq)
+        -> StoreResult<Vec<String>>;
 }
 
 /// The backend a configuration names, opened with its migrations applied.

@@ -343,6 +343,10 @@ fn content_kind(content: &Content) -> &'static str {
         Content::Text { .. } => "text",
         Content::System(_) => "system",
         Content::Recalled => "recalled",
+        Content::Image { .. } => "image",
+        Content::File { .. } => "file",
+        Content::Voice { .. } => "voice",
+        Content::Video { .. } => "video",
     }
 }
 
@@ -428,6 +432,13 @@ pub(super) fn insert_message(conn: &Connection, m: &NewMessage) -> StoreResult<M
             backend(e)
         }
     })?;
+    if let Some(media) = m.content.media() {
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO message_media (media_id, conversation_id, seq)
+             VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![media.id, m.conversation_id, seq])?;
+    }
     Ok(Message {
         conversation_id: m.conversation_id,
         seq,
@@ -1564,5 +1575,136 @@ impl Store for SqliteStore {
     ) -> StoreResult<(Vec<Delivery>, bool)> {
         self.read(move |conn| Ok(integration::deliveries(conn, webhook_id, before, limit)?))
             .await
+    }
+
+    // Media.
+    async fn put_media(
+        &self,
+        media: MediaRecord,
+        uploader: UserId,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        self.write(false, move |conn| {
+            let content = serde_json::to_string(&media.content)
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            let created = conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO media (id, kind, mime, size, name, content, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    media.id,
+                    media.kind.as_str(),
+                    media.mime,
+                    media.size as i64,
+                    media.name,
+                    content,
+                    media.created_at
+                ])?;
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO media_uploads (media_id, user_id, created_at)
+                 VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![media.id, uploader, now])?;
+            Ok(created == 1)
+        })
+        .await
+    }
+
+    async fn media(&self, id: &str) -> StoreResult<Option<MediaRecord>> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            let row = conn
+                .prepare_cached(
+                    "SELECT id, kind, mime, size, name, content, created_at FROM media WHERE id = ?1",
+                )?
+                .query_row(params![id], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, Millis>(6)?,
+                    ))
+                })
+                .optional()?;
+            let Some((id, kind, mime, size, name, content, created_at)) = row else {
+                return Ok(None);
+            };
+            let kind = MediaKind::parse(&kind)
+                .ok_or_else(|| StoreError::Backend(format!("unknown media kind {kind:?}")))?;
+            let content =
+                serde_json::from_str(&content).map_err(|e| StoreError::Backend(e.to_string()))?;
+            Ok(Some(MediaRecord {
+                id,
+                kind,
+                mime,
+                size: size as u64,
+                name,
+                content,
+                created_at,
+            }))
+        })
+        .await
+    }
+
+    async fn media_uploaded_by(&self, id: &str, user: UserId) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT 1 FROM media_uploads WHERE media_id = ?1 AND user_id = ?2")?
+                .exists(params![id, user])?)
+        })
+        .await
+    }
+
+    async fn media_access(&self, id: &str, user: UserId) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT 1 FROM media_uploads WHERE media_id = ?1 AND user_id = ?2
+                     UNION ALL
+                     SELECT 1 FROM message_media mm
+                     JOIN members m ON m.conversation_id = mm.conversation_id AND m.user_id = ?2
+                     WHERE mm.media_id = ?1 AND m.left_seq IS NULL AND mm.seq > m.joined_seq
+                     LIMIT 1",
+                )?
+                .exists(params![id, user])?)
+        })
+        .await
+    }
+
+    async fn release_message_media(
+        &self,
+        id: ConversationId,
+        seq: Seq,
+    ) -> StoreResult<Vec<String>> {
+        self.write(false, move |conn| {
+            let ids = conn
+                .prepare_cached(
+                    "DELETE FROM message_media WHERE conversation_id = ?1 AND seq = ?2
+                     RETURNING media_id",
+                )?
+                .query_map(params![id, seq], |r| r.get::<_, String>(0))?
+                .collect::<SqlResult<Vec<_>>>()?;
+            let mut unreferenced = Vec::new();
+            for media in ids {
+                let referenced = conn
+                    .prepare_cached("SELECT 1 FROM message_media WHERE media_id = ?1")?
+                    .exists(params![media])?;
+                if !referenced {
+                    conn.prepare_cached("DELETE FROM media_uploads WHERE media_id = ?1")?
+                        .execute(params![media])?;
+                    conn.prepare_cached("DELETE FROM media WHERE id = ?1")?
+                        .execute(params![media])?;
+                    unreferenced.push(media);
+                }
+            }
+            Ok(unreferenced)
+        })
+        .await
     }
 }

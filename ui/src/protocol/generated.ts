@@ -3,7 +3,7 @@
 
 export const PROTOCOL_VERSION = 1;
 
-export type ErrorCode = "malformed_frame" | "unknown_type" | "bad_request" | "frame_too_large" | "unsupported_version" | "unauthenticated" | "invalid_token" | "token_expired" | "token_revoked" | "wrong_credentials" | "username_taken" | "invalid_username" | "weak_password" | "already_authenticated" | "not_found" | "not_member" | "forbidden" | "too_long" | "invalid_argument" | "recall_window_passed" | "already_recalled" | "group_full" | "muted" | "group_dissolved" | "already_exists" | "not_allowed" | "rate_limited" | "internal" | "unavailable";
+export type ErrorCode = "malformed_frame" | "unknown_type" | "bad_request" | "frame_too_large" | "unsupported_version" | "unauthenticated" | "invalid_token" | "token_expired" | "token_revoked" | "wrong_credentials" | "username_taken" | "invalid_username" | "weak_password" | "already_authenticated" | "not_found" | "not_member" | "forbidden" | "too_long" | "invalid_argument" | "recall_window_passed" | "already_recalled" | "group_full" | "muted" | "group_dissolved" | "already_exists" | "not_allowed" | "media_too_large" | "media_type_mismatch" | "invalid_media" | "image_too_large" | "incomplete_upload" | "url_expired" | "range_not_satisfiable" | "rate_limited" | "internal" | "unavailable";
 
 export type WireError = { code: ErrorCode, message: string, 
 /**
@@ -40,7 +40,7 @@ token: string, device_id: number, expires_at: number, user: UserPublic, };
 
 export type ErrorBody = { error: WireError, };
 
-export type Request = { "type": "auth", "data": AuthRequest } | { "type": "ping" } | { "type": "get_user", "data": GetUser } | { "type": "update_profile", "data": UpdateProfile } | { "type": "list_devices" } | { "type": "revoke_device", "data": RevokeDevice } | { "type": "logout" } | { "type": "send", "data": SendRequest } | { "type": "sync" } | { "type": "get_conversation", "data": ConversationRef } | { "type": "history", "data": HistoryRequest } | { "type": "mark_read", "data": MarkRead } | { "type": "recall", "data": RecallRequest } | { "type": "typing", "data": ConversationRef } | { "type": "create_group", "data": CreateGroup } | { "type": "members", "data": MembersRequest } | { "type": "read_by", "data": ReadByRequest } | { "type": "presence", "data": PresenceRequest } | { "type": "set_muted", "data": SetMuted } | { "type": "search_users", "data": SearchUsers } | { "type": "friend_request", "data": FriendRequestSend } | { "type": "friend_accept", "data": UserRef } | { "type": "friend_decline", "data": UserRef } | { "type": "friend_delete", "data": UserRef } | { "type": "friends" } | { "type": "friend_requests" } | { "type": "friend_remark", "data": SetFriendRemark } | { "type": "block", "data": UserRef } | { "type": "unblock", "data": UserRef } | { "type": "blocked" } | { "type": "get_settings" } | { "type": "update_settings", "data": Settings } | { "type": "group_info", "data": ConversationRef } | { "type": "group_invite", "data": GroupUsers } | { "type": "group_join", "data": GroupJoin } | { "type": "group_join_requests", "data": ConversationRef } | { "type": "group_approve", "data": GroupUser } | { "type": "group_reject", "data": GroupUser } | { "type": "group_leave", "data": ConversationRef } | { "type": "group_kick", "data": GroupUser } | { "type": "group_dissolve", "data": ConversationRef } | { "type": "group_transfer", "data": GroupUser } | { "type": "group_set_role", "data": GroupSetRole } | { "type": "group_update", "data": GroupUpdate } | { "type": "group_remark", "data": GroupText } | { "type": "group_nickname", "data": GroupText } | { "type": "group_mute", "data": GroupMute } | { "type": "group_invite_code", "data": InviteCodeRequest };
+export type Request = { "type": "auth", "data": AuthRequest } | { "type": "ping" } | { "type": "get_user", "data": GetUser } | { "type": "update_profile", "data": UpdateProfile } | { "type": "list_devices" } | { "type": "revoke_device", "data": RevokeDevice } | { "type": "logout" } | { "type": "send", "data": SendRequest } | { "type": "sync" } | { "type": "get_conversation", "data": ConversationRef } | { "type": "history", "data": HistoryRequest } | { "type": "mark_read", "data": MarkRead } | { "type": "recall", "data": RecallRequest } | { "type": "typing", "data": ConversationRef } | { "type": "create_group", "data": CreateGroup } | { "type": "members", "data": MembersRequest } | { "type": "read_by", "data": ReadByRequest } | { "type": "presence", "data": PresenceRequest } | { "type": "set_muted", "data": SetMuted } | { "type": "search_users", "data": SearchUsers } | { "type": "friend_request", "data": FriendRequestSend } | { "type": "friend_accept", "data": UserRef } | { "type": "friend_decline", "data": UserRef } | { "type": "friend_delete", "data": UserRef } | { "type": "friends" } | { "type": "friend_requests" } | { "type": "friend_remark", "data": SetFriendRemark } | { "type": "block", "data": UserRef } | { "type": "unblock", "data": UserRef } | { "type": "blocked" } | { "type": "get_settings" } | { "type": "update_settings", "data": Settings } | { "type": "group_info", "data": ConversationRef } | { "type": "group_invite", "data": GroupUsers } | { "type": "group_join", "data": GroupJoin } | { "type": "group_join_requests", "data": ConversationRef } | { "type": "group_approve", "data": GroupUser } | { "type": "group_reject", "data": GroupUser } | { "type": "group_leave", "data": ConversationRef } | { "type": "group_kick", "data": GroupUser } | { "type": "group_dissolve", "data": ConversationRef } | { "type": "group_transfer", "data": GroupUser } | { "type": "group_set_role", "data": GroupSetRole } | { "type": "group_update", "data": GroupUpdate } | { "type": "group_remark", "data": GroupText } | { "type": "group_nickname", "data": GroupText } | { "type": "group_mute", "data": GroupMute } | { "type": "group_invite_code", "data": InviteCodeRequest } | { "type": "media_url", "data": MediaUrlRequest };
 
 export type AuthRequest = { token: string, };
 
@@ -141,7 +141,19 @@ export type ConversationKind = "direct" | "group";
 
 export type Role = "member" | "admin" | "owner";
 
-export type Content = { "type": "text", text: string, } | { "type": "recalled" } | { "type": "system" } & SystemEvent;
+export type Content = { "type": "text", text: string, } | { "type": "recalled" } | { "type": "system" } & SystemEvent | { "type": "image", media: MediaRef, 
+/**
+ * After the EXIF orientation is applied.
+ */
+width: number, height: number, thumbnail: Thumbnail | null, 
+/**
+ * The average colour, `#rrggbb`, to paint while loading.
+ */
+placeholder: string | null, } | { "type": "file", media: MediaRef, name: string, } | { "type": "voice", media: MediaRef, 
+/**
+ * Absent when the container did not tell.
+ */
+duration_ms: number | null, } | { "type": "video", media: MediaRef, duration_ms: number | null, width: number | null, height: number | null, poster: Thumbnail | null, };
 
 export type SystemEvent = { "kind": "group_created", by: number, name: string, members: Array<number>, } | { "kind": "members_added", by: number, user_ids: Array<number>, } | { "kind": "message_recalled", by: number, seq: number, } | { "kind": "member_joined", user_id: number, } | { "kind": "member_left", user_id: number, } | { "kind": "member_kicked", by: number, user_id: number, } | { "kind": "group_renamed", by: number, name: string, } | { "kind": "avatar_changed", by: number, } | { "kind": "announcement_updated", by: number, text: string | null, } | { "kind": "join_policy_changed", by: number, policy: JoinPolicy, } | { "kind": "owner_transferred", from: number, to: number, } | { "kind": "role_changed", by: number, user_id: number, role: Role, } | { "kind": "member_muted", by: number, user_id: number, until: number | null, } | { "kind": "mute_all_changed", by: number, on: boolean, } | { "kind": "nickname_changed", user_id: number, nickname: string | null, } | { "kind": "group_dissolved", by: number, };
 
@@ -222,7 +234,11 @@ export type Hello = { protocol: number, server_version: string, user: UserPublic
  */
 idle_timeout_ms: number, limits: Limits, };
 
-export type Limits = { max_frame_bytes: number, max_text_chars: number, max_group_members: number, recall_window_ms: number, history_page_max: number, };
+export type Limits = { max_frame_bytes: number, max_text_chars: number, max_group_members: number, recall_window_ms: number, history_page_max: number, 
+/**
+ * Largest upload of each kind, in bytes (`POST /api/v1/media`).
+ */
+max_image_bytes: number, max_voice_bytes: number, max_video_bytes: number, max_file_bytes: number, };
 
 export type ReadEvent = { conversation_id: number, user_id: number, read_seq: number, 
 /**
@@ -335,3 +351,52 @@ export type InviteCodeResponse = { conversation_id: number, invite_code: string,
 export type SetMuted = { conversation_id: number, muted: boolean, };
 
 export type ConversationChanged = { conversation_id: number, };
+
+export type MediaKind = "image" | "voice" | "video" | "file";
+
+export type MediaRef = { 
+/**
+ * 64 lowercase hex characters.
+ */
+id: string, 
+/**
+ * Detected from the content, e.g. `image/png`.
+ */
+mime: string, 
+/**
+ * Bytes.
+ */
+size: number, };
+
+export type Thumbnail = { width: number, height: number, };
+
+export type UploadResponse = { kind: MediaKind, content: Content, 
+/**
+ * A signed, short-lived path for the blob (relative to the server's base URL).
+ */
+url: string, 
+/**
+ * The same for the thumbnail or poster, when there is one.
+ */
+thumbnail_url: string | null, 
+/**
+ * When the signed paths stop working.
+ */
+expires_at: number, 
+/**
+ * The same bytes were already stored: nothing new was written.
+ */
+duplicate: boolean, };
+
+export type MediaUrlRequest = { media_id: string, 
+/**
+ * The thumbnail (image) or poster frame (video) instead of the blob.
+ */
+thumbnail?: boolean, };
+
+export type MediaUrlResponse = { 
+/**
+ * `/api/v1/media/{id}?u=…&exp=…&sig=…`: usable by an `<img>` or `<video>` tag without a
+ * token, until `expires_at`, and only while the user may still see the blob.
+ */
+url: string, expires_at: number, };
