@@ -69,6 +69,8 @@ pub enum ErrorCode {
     Internal,
     /// A dependency (database, broker) is unavailable; retry later.
     Unavailable,
+    /// The server has no AI assistant configured.
+    AssistantNotConfigured,
 }
 
 impl ErrorCode {
@@ -103,6 +105,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::AssistantNotConfigured => "assistant_not_configured",
         }
     }
 
@@ -120,7 +123,7 @@ impl ErrorCode {
             FrameTooLarge => 413,
             RateLimited => 429,
             Internal => 500,
-            Unavailable => 503,
+            Unavailable | AssistantNotConfigured => 503,
         }
     }
 }

@@ -16,6 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
+mod assistant;
 mod error;
 mod groups;
 pub mod http;
@@ -23,6 +24,7 @@ mod request;
 mod social;
 mod types;
 
+pub use assistant::*;
 pub use error::{ErrorCode, WireError};
 pub use groups::*;
 pub use request::*;

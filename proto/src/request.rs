@@ -127,6 +127,21 @@ pub enum Request {
     /// `{"type":"group_invite_code","data":{"conversation_id":5}}`
     /// → [`crate::InviteCodeResponse`]
     GroupInviteCode(InviteCodeRequest),
+
+    // The AI assistant.
+    /// `{"type":"assistant_status"}` → [`crate::AssistantStatus`]
+    AssistantStatus,
+    /// `{"type":"assistant_stop","data":{"conversation_id":5}}`
+    /// → [`crate::AssistantStopResponse`]; the partial reply is stored, marked `stopped`.
+    AssistantStop(crate::AssistantStop),
+    /// `{"type":"assistant_summarize","data":{"conversation_id":5}}`
+    /// → [`crate::AssistantTaskResponse`]; the summary arrives as an `assistant_result` event
+    /// to my devices only.
+    AssistantSummarize(crate::AssistantSummarize),
+    /// `{"type":"assistant_translate","data":{"conversation_id":5,"seq":12,"language":"fr"}}`
+    /// → [`crate::AssistantTaskResponse`]; the translation arrives as an `assistant_result`
+    /// event to my devices only.
+    AssistantTranslate(crate::AssistantTranslate),
 }
 
 impl Request {
@@ -180,6 +195,10 @@ impl Request {
         "group_nickname",
         "group_mute",
         "group_invite_code",
+        "assistant_status",
+        "assistant_stop",
+        "assistant_summarize",
+        "assistant_translate",
     ];
 
     /// The wire name of this request's type.
@@ -233,6 +252,10 @@ impl Request {
             Request::GroupNickname(_) => "group_nickname",
             Request::GroupMute(_) => "group_mute",
             Request::GroupInviteCode(_) => "group_invite_code",
+            Request::AssistantStatus => "assistant_status",
+            Request::AssistantStop(_) => "assistant_stop",
+            Request::AssistantSummarize(_) => "assistant_summarize",
+            Request::AssistantTranslate(_) => "assistant_translate",
         }
     }
 }

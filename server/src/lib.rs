@@ -7,7 +7,8 @@
 //!   dispatch table ([`gateway::dispatch`]) and the [`gateway::hub`] of live connections.
 //! - [`http`]: HTTP routes — accounts, the WebSocket upgrade, `/healthz`, `/metrics`.
 //! - The domain, one module per concern: [`accounts`], [`conversations`], [`messages`],
-//!   [`groups`], [`social`], [`presence`]. Authorization is checked here, once.
+//!   [`groups`], [`social`], [`presence`], [`assistant`] (the AI bot and its tools).
+//!   Authorization is checked here, once.
 //! - Ports: [`store`] (the `Store` trait; SQLite in `store::sqlite`) and [`broker`] (the
 //!   `Broker` trait; in-process in `broker::LocalBroker`).
 //! - [`config`], [`state`] (the `AppState` passed everywhere), [`error`], [`metrics`].
@@ -16,6 +17,7 @@
 //! → `Store` / `Broker` → encoded answer into the connection's outbox.
 
 pub mod accounts;
+pub mod assistant;
 pub mod broker;
 pub mod config;
 pub mod conversations;
@@ -57,7 +59,9 @@ impl RunningServer {
         let addr = listener.local_addr()?;
         let hub = Arc::new(Hub::default());
         let broker = Arc::new(LocalBroker::new(hub.clone()));
-        let state = AppState::new(config, store.clone(), broker, hub);
+        let assistant = assistant::Assistant::new(&config.assistant)?;
+        let state = AppState::new(config, store.clone(), broker, hub, assistant);
+        assistant::start(&state).await?;
         let app = http::router(state.clone());
         let shutdown = state.shutdown.clone();
         let st = state.clone();
@@ -73,6 +77,14 @@ impl RunningServer {
                 .is_err()
             {
                 tracing::warn!("sessions did not drain within the grace period");
+            }
+            // Replies in progress were stopped by the shutdown token; let them be stored.
+            st.assistant.tasks.close();
+            if tokio::time::timeout(grace, st.assistant.tasks.wait())
+                .await
+                .is_err()
+            {
+                tracing::warn!("assistant tasks did not finish within the grace period");
             }
             tokio::task::spawn_blocking(move || store.close()).await?;
             tracing::info!("server stopped");

@@ -107,7 +107,9 @@ pub async fn send(state: &AppState, actor: &Actor, req: SendRequest) -> AppResul
         }
     }
     let mut mentions = req.mentions;
-    mentions.retain(|m| conv.roles.contains_key(m));
+    mentions.retain(|&m| {
+        conv.roles.contains_key(&m) || crate::assistant::may_mention_bot(state, &conv, m)
+    });
     mentions.sort_unstable();
     mentions.dedup();
     let mention_all = req.mention_all && conv.kind == ConversationKind::Group;
@@ -129,6 +131,7 @@ pub async fn send(state: &AppState, actor: &Actor, req: SendRequest) -> AppResul
     if !appended.duplicate {
         crate::metrics::Metrics::inc(&state.metrics.messages_stored_total);
         publish_message(state, m, actor.conn_id).await?;
+        crate::assistant::on_message(state, &conv, m).await;
     }
     Ok(SendResponse {
         conversation_id: m.conversation_id,

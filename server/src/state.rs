@@ -7,6 +7,7 @@ use confab_proto::{DeviceId, Millis, UserId};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::assistant::Assistant;
 use crate::broker::Broker;
 use crate::config::Config;
 use crate::conversations::ConversationCache;
@@ -24,6 +25,7 @@ pub struct Inner {
     pub hub: Arc<Hub>,
     pub conversations: ConversationCache,
     pub metrics: Metrics,
+    pub assistant: Assistant,
     /// Cancelled when the server begins to shut down.
     pub shutdown: CancellationToken,
     /// Every WebSocket session, so shutdown can wait for them to drain.
@@ -36,6 +38,7 @@ impl AppState {
         store: Arc<dyn Store>,
         broker: Arc<dyn Broker>,
         hub: Arc<Hub>,
+        assistant: Assistant,
     ) -> AppState {
         AppState(Arc::new(Inner {
             config,
@@ -44,6 +47,7 @@ impl AppState {
             hub,
             conversations: ConversationCache::default(),
             metrics: Metrics::default(),
+            assistant,
             shutdown: CancellationToken::new(),
             sessions: TaskTracker::new(),
         }))
