@@ -77,6 +77,9 @@ impl UpstreamError {
             UpstreamError::Malformed => {
                 "The model service sent a malformed reply that could not be read.".into()
             }
+            UpstreamError::Timeout(after) if after.is_zero() => {
+                "The model service did not answer in time.".into()
+            }
             UpstreamError::Timeout(after) => format!(
                 "The model service did not answer in time (no progress for {:.1} s).",
                 after.as_secs_f64()
@@ -101,6 +104,10 @@ fn classify(e: OpenAIError) -> UpstreamError {
             }
         }
         OpenAIError::Reqwest(e) if e.is_timeout() => UpstreamError::Timeout(Duration::ZERO),
+        OpenAIError::Boxed(e) => {
+            tracing::warn!(error = %e, "model request failed");
+            UpstreamError::Unreachable
+        }
         OpenAIError::Reqwest(e) if e.is_decode() || e.is_body() => UpstreamError::Malformed,
         OpenAIError::Reqwest(e) => {
             tracing::warn!(error = %e, "model endpoint unreachable");
@@ -158,8 +165,13 @@ impl Upstream {
             .with_api_key(config.api_key.expose())
             .with_org_id("")
             .with_project_id("");
+        // The plain transport, without the crate's default retries: a 429 or 5xx is reported
+        // to the user at once instead of being retried behind their back.
+        let client = Client::with_config(openai)
+            .with_http_client(http.clone())
+            .with_http_service(async_openai::middleware::ReqwestService::new(http));
         Ok(Upstream {
-            client: Client::with_config(openai).with_http_client(http),
+            client,
             model: config.model.clone(),
             max_reply_tokens: config.max_reply_tokens,
             request_timeout,
