@@ -607,9 +607,7 @@ impl App {
             return self.out.json(&message);
         }
         let Content::Assistant(reply) = &message.content else {
-            return self
-                .out
-                .line(&message.content.as_text().unwrap_or_default().to_owned());
+            return self.out.line(message.content.as_text().unwrap_or_default());
         };
         match reply.status {
             confab_sdk::proto::ReplyStatus::Complete if printed => self.out.line(""),
