@@ -215,7 +215,7 @@ pub fn free_port() -> u16 {
 
 impl ServerProcess {
     pub async fn start(data_dir: &Path, port: u16) -> ServerProcess {
-        let child = std::process::Command::new(workspace_bin("confab-server"))
+        let mut child = std::process::Command::new(workspace_bin("confab-server"))
             .arg("--bind")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
@@ -232,6 +232,8 @@ impl ServerProcess {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("server did not become healthy");
     }
 

@@ -163,18 +163,16 @@ async fn tokens_missing_invalid_expired_or_revoked_are_refused_with_their_codes(
     assert_eq!(r["ok"]["user"]["id"], alice.user.id);
 
     // Invalid token at the handshake: HTTP 401 with the typed body.
-    let err = confab_sdk::Client::connect(&server.base_url, "cfb_garbage")
-        .await
-        .err()
-        .expect("refused");
+    let Err(err) = confab_sdk::Client::connect(&server.base_url, "cfb_garbage").await else {
+        panic!("refused")
+    };
     assert_eq!(err.code(), Some(confab_proto::ErrorCode::InvalidToken));
 
     // Expired.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let err = confab_sdk::Client::connect(&server.base_url, &alice.token)
-        .await
-        .err()
-        .expect("refused");
+    let Err(err) = confab_sdk::Client::connect(&server.base_url, &alice.token).await else {
+        panic!("refused")
+    };
     assert_eq!(err.code(), Some(confab_proto::ErrorCode::TokenExpired));
 
     // Revoked (logged out from the same device).
@@ -183,10 +181,9 @@ async fn tokens_missing_invalid_expired_or_revoked_are_refused_with_their_codes(
         .await
         .unwrap();
     client.logout().await.unwrap();
-    let err = confab_sdk::Client::connect(&server.base_url, &fresh.token)
-        .await
-        .err()
-        .expect("refused");
+    let Err(err) = confab_sdk::Client::connect(&server.base_url, &fresh.token).await else {
+        panic!("refused")
+    };
     assert_eq!(err.code(), Some(confab_proto::ErrorCode::TokenRevoked));
 }
 
