@@ -727,3 +727,76 @@ async fn summaries_and_translations_go_only_to_the_requester() {
         Some(ErrorCode::NotFound)
     );
 }
+
+/// Runs the `confab` binary (built by `cargo build --bins`) off the runtime's threads.
+async fn confab(
+    server: &TestServer,
+    config: &std::path::Path,
+    args: &[&str],
+) -> (bool, String, String) {
+    let mut command = std::process::Command::new(confab_tests::workspace_bin("confab"));
+    command
+        .args(args)
+        .arg("--server")
+        .arg(&server.base_url)
+        .env("CONFAB_CONFIG_DIR", config)
+        .env_remove("CONFAB_SERVER")
+        .stdin(std::process::Stdio::null());
+    let out = tokio::task::spawn_blocking(move || command.output().expect("confab runs"))
+        .await
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_asks_summarizes_and_translates() {
+    let fake = Fake::start().await;
+    let server = fake.server(|_| {}).await;
+    let config = tempfile::tempdir().unwrap();
+    let (alice, _) = server.client("alice").await;
+    let (ok, _, err) = confab(
+        &server,
+        config.path(),
+        &["login", "alice", "--password", confab_tests::PASSWORD],
+    )
+    .await;
+    assert!(ok, "{err}");
+
+    fake.then(Behavior::stream(&["The answer", " is ", "42."]));
+    let (ok, out, err) = confab(
+        &server,
+        config.path(),
+        &["ask", "what", "is", "the", "answer?"],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(out, "The answer is 42.\n");
+    assert_eq!(
+        roles_and_contents(&fake.last().body).last().unwrap().1,
+        "what is the answer?"
+    );
+
+    fake.then(Behavior::Status(401));
+    let (ok, _, err) = confab(&server, config.path(), &["ask", "again?"]).await;
+    assert!(!ok);
+    assert!(err.contains("API key was rejected (401)"), "{err}");
+
+    let conv = alice.sync().await.unwrap().conversations[0].id.to_string();
+    let (ok, out, err) = confab(
+        &server,
+        config.path(),
+        &["translate", &conv, "1", "--to", "German"],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(out, "FAKE[what is the answer?]\n");
+    let (ok, out, err) = confab(&server, config.path(), &["summarize", &conv]).await;
+    assert!(ok, "{err}");
+    // Alice's own question moved her read position; only the notice came after it, and
+    // notices are not summarized.
+    assert_eq!(out, "You have no unread messages here.\n");
+}

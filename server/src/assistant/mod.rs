@@ -565,7 +565,13 @@ pub async fn summarize(
         .await?;
     let unread: Vec<Message> = unread
         .into_iter()
-        .filter(|m| m.sender_id != actor.user_id && m.content.as_text().is_some())
+        .filter(|m| m.sender_id != actor.user_id)
+        .filter(|m| match &m.content {
+            Content::Text { .. } => true,
+            // The assistant's notices are about the assistant, not the conversation.
+            Content::Assistant(r) => r.status != ReplyStatus::Failed,
+            _ => false,
+        })
         .collect();
     let names = display_names(state, &unread).await?;
     let lines: Vec<String> = unread
