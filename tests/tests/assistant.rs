@@ -800,3 +800,51 @@ async fn the_cli_asks_summarizes_and_translates() {
     // notices are not summarized.
     assert_eq!(out, "You have no unread messages here.\n");
 }
+
+#[tokio::test]
+async fn shutdown_stops_a_reply_in_progress_and_stores_it() {
+    let fake = Fake::start().await;
+    let mut server = fake
+        .server(|c| c.assistant.stream_idle_timeout_ms = 60_000)
+        .await;
+    let (alice, _) = server.client("alice").await;
+    let bot = bot(&alice).await;
+    fake.then(Behavior::Stream {
+        chunks: vec!["half an ".into(), "answer".into()],
+        hang: true,
+    });
+    alice
+        .send_text(Target::User(bot.id), "take your time")
+        .await
+        .unwrap();
+    let mut got = String::new();
+    while got != "half an answer" {
+        if let ClientEvent::Server(Event::AssistantDelta(d)) =
+            alice.next_event_timeout(WAIT).await.unwrap()
+        {
+            got.push_str(&d.delta);
+        }
+    }
+    // The endpoint would stall for a minute; shutdown does not wait for it.
+    tokio::time::timeout(Duration::from_secs(5), server.stop())
+        .await
+        .expect("a prompt shutdown");
+    let db = rusqlite::Connection::open(server.db_path()).unwrap();
+    let body: String = db
+        .query_row(
+            "SELECT body FROM messages WHERE sender_id = ?1",
+            [bot.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let content: Content = serde_json::from_str(&body).unwrap();
+    match content {
+        Content::Assistant(r) => {
+            assert_eq!(
+                (r.text.as_str(), r.status),
+                ("half an answer", ReplyStatus::Stopped)
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
