@@ -428,8 +428,8 @@ async fn each_failure_is_its_own_notice_and_the_server_stays_healthy() {
     let server = fake
         .server(|c| {
             c.open_direct_messages = true;
-            c.assistant.request_timeout_ms = 700;
-            c.assistant.stream_idle_timeout_ms = 700;
+            c.assistant.request_timeout_ms = 1500;
+            c.assistant.stream_idle_timeout_ms = 1500;
         })
         .await;
     let (alice, _) = server.client("alice").await;
@@ -484,8 +484,8 @@ async fn each_failure_is_its_own_notice_and_the_server_stays_healthy() {
             .send_text(Target::Conversation(conv), "are you there?")
             .await
             .unwrap();
-        // The send is answered at once, whatever the endpoint does.
-        assert!(started.elapsed() < Duration::from_millis(500));
+        // The send is answered at once, well before the endpoint's 1.5 s timeout.
+        assert!(started.elapsed() < Duration::from_millis(1000));
         let (_, _, message) = reply(&alice, conv).await;
         let r = assistant_reply(&message);
         assert_eq!(r.status, ReplyStatus::Failed, "{words}");
