@@ -87,6 +87,8 @@ pub enum ErrorCode {
     Internal,
     /// A dependency (database, broker) is unavailable; retry later.
     Unavailable,
+    /// The server has no AI assistant configured.
+    AssistantNotConfigured,
 }
 
 impl ErrorCode {
@@ -128,6 +130,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::AssistantNotConfigured => "assistant_not_configured",
         }
     }
 
@@ -149,7 +152,7 @@ impl ErrorCode {
             RangeNotSatisfiable => 416,
             RateLimited => 429,
             Internal => 500,
-            Unavailable => 503,
+            Unavailable | AssistantNotConfigured => 503,
         }
     }
 }

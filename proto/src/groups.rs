@@ -46,6 +46,9 @@ pub struct GroupInfo {
     /// Only for owners and admins.
     #[serde(default)]
     pub invite_code: Option<String>,
+    /// `@assistant` mentions get an answer from the AI assistant.
+    #[serde(default)]
+    pub assistant_enabled: bool,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -131,6 +134,9 @@ pub struct GroupUpdate {
     pub join_policy: Option<JoinPolicy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mute_all: Option<bool>,
+    /// Let `@assistant` answer in this group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assistant_enabled: Option<bool>,
 }
 
 /// My private remark for a group, or my nickname in it. Empty clears.

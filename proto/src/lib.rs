@@ -19,6 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
+mod assistant;
 mod error;
 mod groups;
 pub mod http;
@@ -28,6 +29,7 @@ mod request;
 mod social;
 mod types;
 
+pub use assistant::*;
 pub use error::{ErrorCode, WireError};
 pub use groups::*;
 pub use media::*;

@@ -132,6 +132,20 @@ pub enum Request {
     /// `{"type":"media_url","data":{"media_id":"…"}}` → [`crate::MediaUrlResponse`]: a
     /// short-lived signed path for a blob (or its thumbnail) the user may see.
     MediaUrl(crate::MediaUrlRequest),
+    // The AI assistant.
+    /// `{"type":"assistant_status"}` → [`crate::AssistantStatus`]
+    AssistantStatus,
+    /// `{"type":"assistant_stop","data":{"conversation_id":5}}`
+    /// → [`crate::AssistantStopResponse`]; the partial reply is stored, marked `stopped`.
+    AssistantStop(crate::AssistantStop),
+    /// `{"type":"assistant_summarize","data":{"conversation_id":5}}`
+    /// → [`crate::AssistantTaskResponse`]; the summary arrives as an `assistant_result` event
+    /// to my devices only.
+    AssistantSummarize(crate::AssistantSummarize),
+    /// `{"type":"assistant_translate","data":{"conversation_id":5,"seq":12,"language":"fr"}}`
+    /// → [`crate::AssistantTaskResponse`]; the translation arrives as an `assistant_result`
+    /// event to my devices only.
+    AssistantTranslate(crate::AssistantTranslate),
 }
 
 impl Request {
@@ -186,6 +200,10 @@ impl Request {
         "group_mute",
         "group_invite_code",
         "media_url",
+        "assistant_status",
+        "assistant_stop",
+        "assistant_summarize",
+        "assistant_translate",
     ];
 
     /// The wire name of this request's type.
@@ -240,6 +258,10 @@ impl Request {
             Request::GroupMute(_) => "group_mute",
             Request::GroupInviteCode(_) => "group_invite_code",
             Request::MediaUrl(_) => "media_url",
+            Request::AssistantStatus => "assistant_status",
+            Request::AssistantStop(_) => "assistant_stop",
+            Request::AssistantSummarize(_) => "assistant_summarize",
+            Request::AssistantTranslate(_) => "assistant_translate",
         }
     }
 }

@@ -101,6 +101,18 @@ fn render() -> String {
         UploadResponse,
         MediaUrlRequest,
         MediaUrlResponse,
+        AssistantReply,
+        ReplyStatus,
+        AssistantFailure,
+        AssistantDelta,
+        AssistantStop,
+        AssistantStopResponse,
+        AssistantSummarize,
+        AssistantTranslate,
+        AssistantTaskResponse,
+        AssistantTaskKind,
+        AssistantResult,
+        AssistantStatus,
     ];
     let mut out = String::from(
         "// Generated from confab-proto by `CONFAB_UPDATE_TS=1 cargo test -p confab-proto \

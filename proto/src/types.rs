@@ -14,6 +14,9 @@ pub struct UserPublic {
     pub avatar: Option<String>,
     #[serde(default)]
     pub status_text: Option<String>,
+    /// An automated account (the AI assistant), not a person.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_bot: bool,
 }
 
 /// One logged-in device (a session).
@@ -121,6 +124,9 @@ pub enum Content {
         #[serde(default)]
         poster: Option<crate::Thumbnail>,
     },
+    /// A reply of the AI assistant (complete, stopped, or a notice of failure). Only the
+    /// server stores these.
+    Assistant(crate::AssistantReply),
 }
 
 impl Content {
@@ -131,6 +137,7 @@ impl Content {
     pub fn as_text(&self) -> Option<&str> {
         match self {
             Content::Text { text } => Some(text),
+            Content::Assistant(reply) => Some(&reply.text),
             _ => None,
         }
     }
@@ -232,6 +239,11 @@ pub enum SystemEvent {
     /// The group was dissolved; this is its last event.
     GroupDissolved {
         by: UserId,
+    },
+    /// An owner or admin turned the AI assistant on or off for this group.
+    AssistantChanged {
+        by: UserId,
+        on: bool,
     },
 }
 
@@ -352,6 +364,10 @@ pub enum Event {
     /// How this user sees a conversation changed (remark, notification mute, membership):
     /// fetch it again with `get_conversation`.
     ConversationChanged(crate::ConversationChanged),
+    /// A piece of an AI assistant reply being generated.
+    AssistantDelta(crate::AssistantDelta),
+    /// The result of my `assistant_summarize` or `assistant_translate` (only to my devices).
+    AssistantResult(crate::AssistantResult),
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

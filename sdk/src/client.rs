@@ -939,6 +939,71 @@ impl Client {
         Ok(written)
     }
 
+    /// Whether the server has an AI assistant, and its bot user.
+    pub async fn assistant_status(&self) -> Result<confab_proto::AssistantStatus> {
+        self.request(Request::AssistantStatus).await
+    }
+
+    /// Stop the assistant's reply being generated in a conversation; what it produced so far
+    /// is stored, marked stopped.
+    pub async fn assistant_stop(
+        &self,
+        conversation_id: ConversationId,
+    ) -> Result<confab_proto::AssistantStopResponse> {
+        self.request(Request::AssistantStop(confab_proto::AssistantStop {
+            conversation_id,
+        }))
+        .await
+    }
+
+    /// Ask for a summary of this user's unread messages in a conversation. The answer holds a
+    /// task id; the summary arrives as an `assistant_result` event (see [`Client::await_result`]).
+    pub async fn assistant_summarize(
+        &self,
+        conversation_id: ConversationId,
+    ) -> Result<confab_proto::AssistantTaskResponse> {
+        self.request(Request::AssistantSummarize(
+            confab_proto::AssistantSummarize { conversation_id },
+        ))
+        .await
+    }
+
+    /// Ask for a translation of one message into `language`; the result arrives as an
+    /// `assistant_result` event.
+    pub async fn assistant_translate(
+        &self,
+        conversation_id: ConversationId,
+        seq: Seq,
+        language: impl Into<String>,
+    ) -> Result<confab_proto::AssistantTaskResponse> {
+        self.request(Request::AssistantTranslate(
+            confab_proto::AssistantTranslate {
+                conversation_id,
+                seq,
+                language: language.into(),
+            },
+        ))
+        .await
+    }
+
+    /// Waits for the `assistant_result` of a summarize or translate task (other events are
+    /// consumed while waiting).
+    pub async fn await_result(
+        &self,
+        task_id: &str,
+        timeout: Duration,
+    ) -> Result<confab_proto::AssistantResult> {
+        let event = self
+            .wait_for_event(timeout, |e| {
+                matches!(e, ClientEvent::Server(confab_proto::Event::AssistantResult(r)) if r.task_id == task_id)
+            })
+            .await?;
+        match event {
+            ClientEvent::Server(confab_proto::Event::AssistantResult(r)) => Ok(r),
+            _ => unreachable!("filtered above"),
+        }
+    }
+
     /// Close the connection gracefully: requests still waiting fail with [`Error::Closed`], the
     /// client does not reconnect, and the event stream ends. Closing twice is harmless.
     pub async fn close(&self) -> Result<()> {

@@ -233,6 +233,7 @@ mod tests {
                 display_name: "Carol".into(),
                 avatar: None,
                 status_text: None,
+                is_bot: false,
             },
         };
         let c = Credentials::from(&login);

@@ -31,6 +31,7 @@ fn user(id: i64) -> UserPublic {
         display_name: username.to_uppercase(),
         avatar: None,
         status_text: None,
+        is_bot: false,
     }
 }
 

@@ -172,6 +172,7 @@ fn user(id: i64, username: &str) -> UserPublic {
         display_name: username.to_uppercase(),
         avatar: None,
         status_text: None,
+        is_bot: false,
     }
 }
 

@@ -108,6 +108,8 @@ pub struct Config {
     pub thumbnail_max_side: u32,
     /// Lifetime of signed media URLs, in seconds.
     pub media_url_ttl_secs: u64,
+    /// The AI assistant (`[assistant]` in the file); off unless a model is set.
+    pub assistant: AssistantConfig,
 }
 
 impl Default for Config {
@@ -160,9 +162,106 @@ impl Default for Config {
             max_image_side: 20_000,
             thumbnail_max_side: 320,
             media_url_ttl_secs: 600,
+            assistant: AssistantConfig::default(),
         }
     }
 }
+
+/// An API key: kept on the server, never logged (its `Debug` shows only whether it is set).
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> ApiKey {
+        ApiKey(key.into())
+    }
+    /// The key itself, for the Authorization header only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "ApiKey(<empty>)"
+        } else {
+            "ApiKey(<redacted>)"
+        })
+    }
+}
+
+impl std::str::FromStr for ApiKey {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(ApiKey(s.to_owned()))
+    }
+}
+
+/// The AI assistant: any endpoint speaking OpenAI's chat-completions API (OpenAI, Ollama,
+/// vLLM, llama.cpp's server, …). Configured when `model` is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AssistantConfig {
+    /// Base URL of the API, up to and including `/v1`.
+    pub base_url: String,
+    /// Sent as `Authorization: Bearer …`; leave empty for endpoints that need none.
+    pub api_key: ApiKey,
+    /// The model name; the assistant is off while this is empty.
+    pub model: String,
+    /// Always the first message of every request.
+    pub system_prompt: String,
+    /// Budget for the system prompt plus conversation context, in estimated tokens (one token
+    /// per 4 characters, rounded up, plus 4 per message). Older messages are left out first.
+    pub context_tokens: usize,
+    /// At most this many recent messages are considered for the context.
+    pub context_messages: u32,
+    /// Upper bound on the reply length, in tokens (`max_completion_tokens`); 0 leaves it to
+    /// the model.
+    pub max_reply_tokens: u32,
+    /// How long to wait for the endpoint to start answering (and for a whole non-streamed
+    /// answer), in milliseconds.
+    pub request_timeout_ms: u64,
+    /// A stream with no new data for this long is abandoned, in milliseconds.
+    pub stream_idle_timeout_ms: u64,
+    /// Upper bound on one whole reply, in milliseconds.
+    pub max_reply_ms: u64,
+    /// Questions, summaries and translations one user may ask per minute.
+    pub rate_per_minute: u32,
+    /// The bot account's username (created at start) and display name.
+    pub username: String,
+    pub display_name: String,
+}
+
+impl Default for AssistantConfig {
+    fn default() -> Self {
+        AssistantConfig {
+            base_url: "https://api.openai.com/v1".into(),
+            api_key: ApiKey::default(),
+            model: String::new(),
+            system_prompt: "You are Assistant, a helpful assistant inside the Confab messenger. \
+                            Answer concisely."
+                .into(),
+            context_tokens: 4000,
+            context_messages: 50,
+            max_reply_tokens: 0,
+            request_timeout_ms: 60_000,
+            stream_idle_timeout_ms: 30_000,
+            max_reply_ms: 300_000,
+            rate_per_minute: 20,
+            username: "assistant".into(),
+            display_name: "Assistant".into(),
+        }
+    }
+}
+
+impl AssistantConfig {
+    pub fn is_configured(&self) -> bool {
+        !self.model.trim().is_empty()
+    }
+}
+
 
 impl Config {
     pub fn recall_window(&self) -> Duration {
@@ -297,6 +396,33 @@ pub struct ConfigArgs {
     pub thumbnail_max_side: Option<u32>,
     #[arg(long, global = true, env = "CONFAB_MEDIA_URL_TTL_SECS")]
     pub media_url_ttl_secs: Option<u64>,
+    #[arg(long, global = true, env = "CONFAB_ASSISTANT_BASE_URL")]
+    pub assistant_base_url: Option<String>,
+    /// Prefer the variable or the file: flags show up in process listings.
+    #[arg(long, global = true, env = "CONFAB_ASSISTANT_API_KEY", hide_env_values = true)]
+    pub assistant_api_key: Option<ApiKey>,
+    #[arg(long, global = true, env = "CONFAB_ASSISTANT_MODEL")]
+    pub assistant_model: Option<String>,
+    #[arg(long, global = true, env = "CONFAB_ASSISTANT_SYSTEM_PROMPT")]
+    pub assistant_system_prompt: Option<String>,
+    #[arg(long, global = true, env = "CONFAB_ASSISTANT_CONTEXT_TOKENS")]
+    pub assistant_context_tokens: Option<usize>,
+    #[arg(long, global = true, env = "CONFAB_ASSISTANT_CONTEXT_MESSAGES")]
+    pub assistant_context_messages: Option<u32>,
+    #[arg(long, global = true, env = "CONFAB_ASSISTANT_MAX_REPLY_TOKENS")]
+    pub assistant_max_reply_tokens: Option<u32>,
+    #[arg(long, global = true, env = "CONFAB_ASSISTANT_REQUEST_TIMEOUT_MS")]
+    pub assistant_request_timeout_ms: Option<u64>,
+    #[arg(long, global = true, env = "CONFAB_ASSISTANT_STREAM_IDLE_TIMEOUT_MS")]
+    pub assistant_stream_idle_timeout_ms: Option<u64>,
+    #[arg(long, global = true, env = "CONFAB_ASSISTANT_MAX_REPLY_MS")]
+    pub assistant_max_reply_ms: Option<u64>,
+    #[arg(long, global = true, env = "CONFAB_ASSISTANT_RATE_PER_MINUTE")]
+    pub assistant_rate_per_minute: Option<u32>,
+    #[arg(long, global = true, env = "CONFAB_ASSISTANT_USERNAME")]
+    pub assistant_username: Option<String>,
+    #[arg(long, global = true, env = "CONFAB_ASSISTANT_DISPLAY_NAME")]
+    pub assistant_display_name: Option<String>,
 }
 
 impl ConfigArgs {
@@ -369,6 +495,35 @@ impl ConfigArgs {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = Some(v); } )* };
         }
         set_some!(postgres_url, nats_url, node_id, blob_url);
+        macro_rules! set_assistant {
+            ($($flag:ident => $f:ident),*) => {
+                $( if let Some(v) = self.$flag.clone() { c.assistant.$f = v; } )*
+            };
+        }
+        set_assistant!(
+            assistant_base_url => base_url,
+            assistant_api_key => api_key,
+            assistant_model => model,
+            assistant_system_prompt => system_prompt,
+            assistant_context_tokens => context_tokens,
+            assistant_context_messages => context_messages,
+            assistant_max_reply_tokens => max_reply_tokens,
+            assistant_request_timeout_ms => request_timeout_ms,
+            assistant_stream_idle_timeout_ms => stream_idle_timeout_ms,
+            assistant_max_reply_ms => max_reply_ms,
+            assistant_rate_per_minute => rate_per_minute,
+            assistant_username => username,
+            assistant_display_name => display_name
+        );
+        let a = &c.assistant;
+        anyhow::ensure!(
+            a.context_tokens >= 100 && a.context_messages >= 1,
+            "assistant context_tokens must be at least 100 and context_messages at least 1"
+        );
+        anyhow::ensure!(
+            a.request_timeout_ms >= 1 && a.stream_idle_timeout_ms >= 1 && a.max_reply_ms >= 1,
+            "assistant timeouts must be positive"
+        );
         anyhow::ensure!(
             c.argon2_memory_kib >= 64 && c.argon2_iterations >= 1,
             "argon2 needs at least 64 KiB and 1 iteration"
@@ -410,6 +565,30 @@ mod tests {
         assert_eq!(c.recall_window_secs, 7);
         assert_eq!(c.bind.port(), 8080);
     }
+
+    #[test]
+    fn assistant_section_and_redacted_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "[assistant]\nmodel = \"llama3.2\"\napi_key = \"sk-secret\"\n",
+        )
+        .unwrap();
+        let args = ConfigArgs {
+            config: Some(file),
+            assistant_base_url: Some("http://127.0.0.1:11434/v1".into()),
+            ..Default::default()
+        };
+        let c = args.load().unwrap();
+        assert!(c.assistant.is_configured());
+        assert_eq!(c.assistant.api_key.expose(), "sk-secret");
+        assert_eq!(c.assistant.base_url, "http://127.0.0.1:11434/v1");
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("sk-secret"), "{debug}");
+        assert!(!Config::default().assistant.is_configured());
+    }
+
 
     #[test]
     fn unknown_keys_are_refused() {

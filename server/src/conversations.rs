@@ -28,6 +28,8 @@ pub struct CachedConversation {
     pub join_policy: JoinPolicy,
     pub mute_all: bool,
     pub dissolved: bool,
+    /// `@assistant` answers in this group.
+    pub assistant_enabled: bool,
 }
 
 impl CachedConversation {
@@ -78,6 +80,7 @@ impl ConversationCache {
                 .collect(),
             join_policy: meta.join_policy,
             mute_all: meta.mute_all,
+            assistant_enabled: meta.assistant_enabled,
             dissolved: meta.dissolved,
         });
         self.map.insert(id, cached.clone());

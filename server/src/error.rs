@@ -10,6 +10,8 @@ use crate::store::StoreError;
 pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
+    /// With `RateLimited`: when to retry.
+    pub retry_after_ms: Option<u64>,
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -19,6 +21,7 @@ impl AppError {
         AppError {
             code,
             message: message.into(),
+            retry_after_ms: None,
         }
     }
 
@@ -48,7 +51,9 @@ impl AppError {
     }
 
     pub fn to_wire(&self) -> WireError {
-        WireError::new(self.code, self.message.clone())
+        let mut wire = WireError::new(self.code, self.message.clone());
+        wire.retry_after_ms = self.retry_after_ms;
+        wire
     }
 }
 

@@ -75,7 +75,9 @@ impl Dispatcher {
                     .expect("media key"),
                 media_tmp: crate::media::prepare_tmp_dir(&dir).expect("tmp dir"),
             };
-            let state = AppState::new(config, ports, hub, conversations);
+            let assistant =
+                crate::assistant::Assistant::new(&config.assistant).expect("assistant config");
+            let state = AppState::new(config, ports, hub, conversations, assistant);
             let mut actors = vec![];
             for name in ["fuzz_a", "fuzz_b", "fuzz_c"] {
                 crate::accounts::register(

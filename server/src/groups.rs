@@ -493,6 +493,9 @@ pub async fn update(state: &AppState, actor: &Actor, req: GroupUpdate) -> AppRes
     if let Some(on) = req.mute_all {
         changes.push(GroupChange::MuteAll { by, on });
     }
+    if let Some(on) = req.assistant_enabled {
+        changes.push(GroupChange::Assistant { by, on });
+    }
     if changes.is_empty() {
         return Err(AppError::invalid("nothing to change"));
     }

@@ -10,8 +10,8 @@
 //! - [`integration`]: the HTTP integration API for business systems (API keys, managed users,
 //!   bots, webhooks) under `/api/v1/integration/`.
 //! - The domain, one module per concern: [`accounts`], [`conversations`], [`messages`],
-//!   [`groups`], [`social`], [`presence`], [`media`] (uploads, probing, access, signed URLs).
-//!   Authorization is checked here, once.
+//!   [`groups`], [`social`], [`presence`], [`media`] (uploads, probing, access, signed URLs),
+//!   [`assistant`] (the AI bot and its tools). Authorization is checked here, once.
 //! - Ports: [`store`] (the `Store` trait; SQLite in `store::sqlite`, PostgreSQL in
 //!   `store::postgres`) and [`broker`] (the `Broker` trait; in-process in
 //!   `broker::LocalBroker`, between nodes in `broker::nats`). The configuration picks one of
@@ -22,6 +22,7 @@
 //! → `Store` / `Broker` → encoded answer into the connection's outbox.
 
 pub mod accounts;
+pub mod assistant;
 pub mod blobs;
 pub mod broker;
 pub mod config;
@@ -113,9 +114,11 @@ impl RunningServer {
             media_signer,
             media_tmp,
         };
-        let state = AppState::new(config, ports, hub, conversations);
+        let assistant = assistant::Assistant::new(&config.assistant)?;
+        let state = AppState::new(config, ports, hub, conversations, assistant);
         integration::warm_up(&state).await;
         integration::Integration::start(&state);
+        assistant::start(&state).await?;
         let app = http::router(state.clone());
         let shutdown = state.shutdown.clone();
         let st = state.clone();
@@ -146,6 +149,14 @@ impl RunningServer {
                 .is_err()
             {
                 tracing::warn!("sessions did not drain within the grace period");
+            }
+            // Replies in progress were stopped by the shutdown token; let them be stored.
+            st.assistant.tasks.close();
+            if tokio::time::timeout(grace, st.assistant.tasks.wait())
+                .await
+                .is_err()
+            {
+                tracing::warn!("assistant tasks did not finish within the grace period");
             }
             if let Some(b) = nats {
                 b.close();

@@ -137,7 +137,9 @@ pub async fn send(state: &AppState, actor: &Actor, req: SendRequest) -> AppResul
         }
     }
     let mut mentions = req.mentions;
-    mentions.retain(|m| conv.roles.contains_key(m));
+    mentions.retain(|&m| {
+        conv.roles.contains_key(&m) || crate::assistant::may_mention_bot(state, &conv, m)
+    });
     mentions.sort_unstable();
     mentions.dedup();
     let mention_all = req.mention_all && conv.kind == ConversationKind::Group;
@@ -164,6 +166,7 @@ pub async fn send(state: &AppState, actor: &Actor, req: SendRequest) -> AppResul
             WebhookEventType::MessageCreated,
             serde_json::json!({ "message": m }),
         );
+        crate::assistant::on_message(state, &conv, m).await;
     }
     Ok(SendResponse {
         conversation_id: m.conversation_id,

@@ -264,6 +264,10 @@ pub async fn update_settings(state: &AppState, actor: &Actor, s: Settings) -> Ap
 /// Whether `from` may message `to` directly: never when either blocked the other; otherwise
 /// when they are friends, `to` accepts anyone, or either of them is a bot.
 pub async fn check_direct(state: &AppState, from: UserId, to: UserId) -> AppResult<()> {
+    // Anyone may talk to the assistant, whatever the friends-only setting.
+    if state.assistant.is_bot(to) {
+        return Ok(());
+    }
     let rel = state.store.relation(from, to).await?;
     if rel.blocked() {
         return Err(AppError::new(

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::blobs::BlobStore;
+use crate::assistant::Assistant;
 use crate::broker::Broker;
 use crate::config::Config;
 use crate::conversations::ConversationCache;
@@ -36,6 +37,7 @@ pub struct Inner {
     pub metrics: Metrics,
     pub limits: Arc<Limits>,
     pub integration: Integration,
+    pub assistant: Assistant,
     /// Cancelled when the server begins to shut down.
     pub shutdown: CancellationToken,
     /// Every WebSocket session, so shutdown can wait for them to drain.
@@ -48,6 +50,7 @@ impl AppState {
         ports: Ports,
         hub: Arc<Hub>,
         conversations: Arc<ConversationCache>,
+        assistant: Assistant,
     ) -> AppState {
         let limits = Arc::new(Limits::new(&config));
         let integration = Integration::new(&config);
@@ -63,6 +66,7 @@ impl AppState {
             conversations,
             metrics: Metrics::default(),
             limits,
+            assistant,
             shutdown: CancellationToken::new(),
             sessions: TaskTracker::new(),
         }))

@@ -180,13 +180,13 @@ def main():
             notified = "error: " + repr(s.js("return document.documentElement.dataset.desktopError || null"))
         check("a notification is shown with bob's text", notified.endswith("|hello from bob"), repr(notified))
 
-        conv = s.wait("conversation in the list", lambda: [
-            e for e in s.find("[data-testid=conversation]")
-            if "hello from bob" in (s.cmd("GET", f"/element/{e}/text") or "")
-        ])[0]
+        conv = s.wait("conversation in the list", lambda: s.js(
+            "return [...document.querySelectorAll('[data-testid=conversation]')].find((e) => e.innerText.includes(arguments[0])) || null",
+            "hello from bob"))
+        conv = conv[ELEMENT]
         s.click(conv)
         s.wait_css("[data-testid=chat-view]")
-        s.wait("message shown", lambda: any("hello from bob" in (s.cmd("GET", f"/element/{e}/text") or "") for e in s.find("[data-testid=message]")))
+        s.wait("message shown", lambda: s.js("return [...document.querySelectorAll('[data-testid=message]')].some((e) => e.innerText.includes('hello from bob'))"))
         check("opens the conversation", True)
         s.wait("badge cleared", lambda: s.js("return document.documentElement.dataset.desktopUnread") == "0", timeout=20)
         st = s.js_async(INVOKE, "unread_state").get("ok", {})
@@ -201,8 +201,15 @@ def main():
         except TimeoutError:
             check("bob receives the reply", False, f"bob's events: {''.join(heard)[-600:]!r}")
 
+        # The reply in the open conversation; retried while the window is still blank.
+        s.wait("reply shown", lambda: s.js("return [...document.querySelectorAll('[data-testid=message]')].some((e) => e.innerText.includes('hi bob, from the desktop'))"))
         shot = os.path.join(ARTIFACTS, "desktop.png")
-        r = subprocess.run(["import", "-window", "root", shot], capture_output=True, timeout=30)
+        for _ in range(10):
+            time.sleep(1)
+            r = subprocess.run(["import", "-window", "root", shot], capture_output=True, timeout=30)
+            sd = subprocess.run(["identify", "-format", "%[fx:standard_deviation]", shot + "[1000x700+0+0]"], capture_output=True, text=True, timeout=30)
+            if r.returncode == 0 and float(sd.stdout or 0) > 0.05:
+                break
         check("screenshot saved", r.returncode == 0 and os.path.getsize(shot) > 0, r.stderr[-200:])
     except Exception as e:  # a step that cannot go on fails the run
         check("scenario completes", False, f"{type(e).__name__}: {e}")

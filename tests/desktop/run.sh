@@ -59,7 +59,7 @@ PIDS=()
 cleanup() {
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill "${PIDS[$i]}" 2>/dev/null; done
   wait 2>/dev/null
-  rm -rf "$WORK"
+  rm -rf "$WORK" 2>/dev/null || { sleep 2; rm -rf "$WORK"; }
 }
 trap cleanup EXIT
 
@@ -90,6 +90,9 @@ mkdir -p "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_CACHE_HOME"
 if [ -n "${MEASURE:-}" ]; then
   python3 "$ROOT/tests/desktop/measure.py" startup 2>&1 | tee "$ARTIFACTS/startup.txt"
 fi
+
+# WebKit's DMA-BUF renderer paints nothing under Xvfb (no GPU): use the shared-memory path.
+export WEBKIT_DISABLE_DMABUF_RENDERER=1
 
 WD_PORT="$(free_port)"
 export WEBDRIVER_URL="http://127.0.0.1:$WD_PORT"

@@ -133,6 +133,31 @@ enum Command {
         #[arg(long, value_enum)]
         direct_messages: Option<DirectMessages>,
     },
+    /// Ask the AI assistant in your direct chat with it; the reply prints as it streams.
+    Ask {
+        /// The question (several words are joined with spaces).
+        #[arg(required = true)]
+        question: Vec<String>,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 300.0)]
+        timeout: f64,
+    },
+    /// Summarize your unread messages in a conversation (only you see the summary).
+    Summarize {
+        conversation: i64,
+        #[arg(long, default_value_t = 120.0)]
+        timeout: f64,
+    },
+    /// Translate one message of a conversation.
+    Translate {
+        conversation: i64,
+        seq: i64,
+        /// The language to translate into ("French", "de", …).
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value_t = 120.0)]
+        timeout: f64,
+    },
     /// Print incoming events, one per line. Connection news goes to stderr.
     Listen {
         /// Exit after this many events.
@@ -535,6 +560,17 @@ async fn run(cli: Cli) -> CliResult {
         Command::Search { query, limit } => app.search(query, limit).await,
         Command::Settings { direct_messages } => app.settings(direct_messages).await,
         Command::Listen { count, timeout } => app.listen(count, timeout).await,
+        Command::Ask { question, timeout } => app.ask(question.join(" "), timeout).await,
+        Command::Summarize {
+            conversation,
+            timeout,
+        } => app.summarize(conversation, timeout).await,
+        Command::Translate {
+            conversation,
+            seq,
+            to,
+            timeout,
+        } => app.translate(conversation, seq, to, timeout).await,
     }
 }
 
@@ -1417,6 +1453,122 @@ impl App {
 
     // ---- events ------------------------------------------------------------------------
 
+    // ---- the AI assistant --------------------------------------------------------------
+
+    async fn assistant_bot(&self, client: &Client) -> CliResult<confab_sdk::proto::UserPublic> {
+        let status = client.assistant_status().await?;
+        match (status.configured, status.bot) {
+            (true, Some(bot)) => Ok(bot),
+            _ => Err(Failure::new(
+                "assistant_not_configured",
+                "the AI assistant is not configured on this server",
+            )),
+        }
+    }
+
+    async fn ask(&self, question: String, timeout: f64) -> CliResult {
+        let client = self.client().await?;
+        let bot = self.assistant_bot(&client).await?;
+        let sent = client.send_text(Target::User(bot.id), question).await?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(timeout.max(0.1));
+        let mut reply_id: Option<String> = None;
+        let mut printed = false;
+        let outcome = loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let event = match client.next_event_timeout(left).await {
+                Ok(e) => e,
+                Err(Error::Timeout) => {
+                    break Err(Failure::new(
+                        "timeout",
+                        "no answer from the assistant in time",
+                    ))
+                }
+                Err(e) => break Err(e.into()),
+            };
+            match event {
+                ClientEvent::Server(Event::AssistantDelta(d))
+                    if d.conversation_id == sent.conversation_id
+                        && reply_id.as_ref().is_none_or(|r| *r == d.reply_id) =>
+                {
+                    reply_id = Some(d.reply_id);
+                    if !self.out.json && !d.delta.is_empty() {
+                        let mut stdout = io::stdout().lock();
+                        let _ = write!(stdout, "{}", d.delta).and_then(|()| stdout.flush());
+                        printed = true;
+                    }
+                }
+                ClientEvent::Server(Event::Message(m))
+                    if m.conversation_id == sent.conversation_id
+                        && m.sender_id == bot.id
+                        && m.reply_to == Some(sent.seq) =>
+                {
+                    break Ok(m);
+                }
+                _ => {}
+            }
+        };
+        client.close().await?;
+        let message = outcome?;
+        if self.out.json {
+            return self.out.json(&message);
+        }
+        let Content::Assistant(reply) = &message.content else {
+            return self.out.line(message.content.as_text().unwrap_or_default());
+        };
+        match reply.status {
+            confab_sdk::proto::ReplyStatus::Complete if printed => self.out.line(""),
+            confab_sdk::proto::ReplyStatus::Complete => self.out.line(&reply.text),
+            confab_sdk::proto::ReplyStatus::Stopped => {
+                self.out
+                    .line(if printed { "\n(stopped)" } else { "(stopped)" })
+            }
+            confab_sdk::proto::ReplyStatus::Failed => {
+                if printed {
+                    self.out.line("")?;
+                }
+                Err(Failure::new("assistant_failed", reply.text.clone()))
+            }
+        }
+    }
+
+    async fn summarize(&self, conversation: i64, timeout: f64) -> CliResult {
+        let client = self.client().await?;
+        let task = client.assistant_summarize(conversation).await;
+        self.task_result(client, task, timeout).await
+    }
+
+    async fn translate(&self, conversation: i64, seq: i64, to: String, timeout: f64) -> CliResult {
+        let client = self.client().await?;
+        let task = client.assistant_translate(conversation, seq, to).await;
+        self.task_result(client, task, timeout).await
+    }
+
+    async fn task_result(
+        &self,
+        client: Client,
+        task: confab_sdk::Result<confab_sdk::proto::AssistantTaskResponse>,
+        timeout: f64,
+    ) -> CliResult {
+        let result = match task {
+            Ok(task) => {
+                client
+                    .await_result(&task.task_id, Duration::from_secs_f64(timeout.max(0.1)))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        client.close().await?;
+        let result = result?;
+        if self.out.json {
+            return self.out.json(&result);
+        }
+        match result.failure {
+            Some(_) => Err(Failure::new("assistant_failed", result.text)),
+            None => self.out.line(&result.text),
+        }
+    }
+
+
     async fn listen(&self, count: Option<usize>, timeout: Option<f64>) -> CliResult {
         let timeout = match timeout {
             Some(secs) if secs.is_finite() && secs >= 0.0 => Some(Duration::from_secs_f64(secs)),
@@ -1837,10 +1989,11 @@ async fn describe(names: &mut Names, message: &Message) -> String {
             duration_ms.map_or("?".into(), |ms| format!("{:.1} s", ms as f64 / 1000.0)),
             media.id
         ),
-        Content::System(event) => {
-            let event = serde_json::to_value(event).unwrap_or_default();
-            format!("* {}", describe_system(client, names, &event).await)
-        }
+        Content::Assistant(reply) => match reply.status {
+            confab_sdk::proto::ReplyStatus::Complete => reply.text.clone(),
+            confab_sdk::proto::ReplyStatus::Stopped => format!("{} (stopped)", reply.text),
+            confab_sdk::proto::ReplyStatus::Failed => format!("! {}", reply.text),
+        },
         other => {
             let other = serde_json::to_value(other).unwrap_or_default();
             format!("({})", other["type"].as_str().unwrap_or("unknown content"))

@@ -4,7 +4,7 @@ use confab_proto::{encode_ok, Empty, ErrorCode, Request};
 
 use crate::error::{AppError, AppResult};
 use crate::state::{Actor, AppState};
-use crate::{accounts, conversations, groups, media, messages, presence, social};
+use crate::{accounts, assistant, conversations, groups, media, messages, presence, social};
 
 /// What the session should do after answering.
 #[derive(Debug, PartialEq, Eq)]
@@ -149,6 +149,10 @@ pub async fn dispatch(
             ok(&groups::invite_code(state, actor, r.conversation_id, r.reset).await?)
         }
         Request::MediaUrl(r) => ok(&media::media_url(state, actor, r).await?),
+        Request::AssistantStatus => ok(&assistant::status(state)),
+        Request::AssistantStop(r) => ok(&assistant::stop(state, actor, r).await?),
+        Request::AssistantSummarize(r) => ok(&assistant::summarize(state, actor, r).await?),
+        Request::AssistantTranslate(r) => ok(&assistant::translate(state, actor, r).await?),
     };
     Ok((out, After::Continue))
 }

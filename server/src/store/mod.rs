@@ -78,6 +78,8 @@ pub struct ConversationMeta {
     pub join_policy: JoinPolicy,
     pub mute_all: bool,
     pub dissolved: bool,
+    /// `@assistant` answers in this group.
+    pub assistant_enabled: bool,
 }
 
 /// Everything between two users that decides what one may do to the other.
@@ -137,6 +139,11 @@ pub enum GroupChange {
         policy: JoinPolicy,
     },
     MuteAll {
+        by: UserId,
+        on: bool,
+    },
+    /// Turns the AI assistant on or off for the group.
+    Assistant {
         by: UserId,
         on: bool,
     },
@@ -332,6 +339,14 @@ pub trait Store: Send + Sync + 'static {
     async fn users_by_ids(&self, ids: &[UserId]) -> StoreResult<Vec<UserPublic>>;
     async fn update_profile(&self, id: UserId, update: UpdateProfile) -> StoreResult<UserPublic>;
     async fn set_last_seen(&self, id: UserId, at: Millis) -> StoreResult<()>;
+    /// The bot account with this username, created (direct messages from anyone, no usable
+    /// password) if missing. `Conflict("username")` if a person already has that name.
+    async fn ensure_bot(
+        &self,
+        username: &str,
+        display_name: &str,
+        now: Millis,
+    ) -> StoreResult<UserPublic>;
 
     // Sessions (devices).
     async fn create_session(&self, session: NewSession) -> StoreResult<SessionRecord>;

@@ -24,7 +24,10 @@ use super::sqlite_integration as integration;
 use super::*;
 
 const MAX_BATCH: usize = 512;
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../../migrations/sqlite/0002_assistant.sql"),
+];
 const READ_POOL_MAX: usize = 8;
 
 pub(super) type SqlResult<T> = Result<T, rusqlite::Error>;
@@ -279,7 +282,8 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn WriteJob>]) -> Result<(), S
 
 // ---- row mapping ----
 
-const USER_COLS: &str = "id, username, display_name, avatar, status_text, password_hash, last_seen";
+const USER_COLS: &str =
+    "id, username, display_name, avatar, status_text, password_hash, last_seen, is_bot";
 
 fn user_row(r: &Row<'_>) -> SqlResult<UserRecord> {
     Ok(UserRecord {
@@ -289,6 +293,7 @@ fn user_row(r: &Row<'_>) -> SqlResult<UserRecord> {
             display_name: r.get(2)?,
             avatar: r.get(3)?,
             status_text: r.get(4)?,
+            is_bot: r.get(7)?,
         },
         password_hash: r.get(5)?,
         last_seen: r.get(6)?,
@@ -340,7 +345,8 @@ fn message_row(r: &Row<'_>) -> SqlResult<Message> {
 
 fn content_kind(content: &Content) -> &'static str {
     match content {
-        Content::Text { .. } => "text",
+        // Assistant replies count as text: unread, mentions and previews treat them alike.
+        Content::Text { .. } | Content::Assistant(_) => "text",
         Content::System(_) => "system",
         Content::Recalled => "recalled",
         Content::Image { .. } => "image",
@@ -640,6 +646,43 @@ impl Store for SqliteStore {
                 display_name: user.display_name,
                 avatar: None,
                 status_text: None,
+                is_bot: false,
+            })
+        })
+        .await
+    }
+
+    async fn ensure_bot(
+        &self,
+        username: &str,
+        display_name: &str,
+        now: Millis,
+    ) -> StoreResult<UserPublic> {
+        let (username, display_name) = (username.to_owned(), display_name.to_owned());
+        self.write(false, move |conn| {
+            // The password hash '!' matches no password: nobody logs in as the bot.
+            conn.prepare_cached(
+                "INSERT INTO users (username, password_hash, display_name, created_at,
+                                    direct_policy, is_bot)
+                 VALUES (?1, '!', ?2, ?3, 'anyone', 1)
+                 ON CONFLICT (username) DO NOTHING",
+            )?
+            .execute(params![username, display_name, now])?;
+            let user = conn
+                .prepare_cached(&format!(
+                    "SELECT {USER_COLS} FROM users WHERE username = ?1"
+                ))?
+                .query_row([&username], user_row)?;
+            if !user.public.is_bot {
+                return Err(StoreError::Conflict("username"));
+            }
+            if user.public.display_name != display_name {
+                conn.prepare_cached("UPDATE users SET display_name = ?2 WHERE id = ?1")?
+                    .execute(params![user.public.id, display_name])?;
+            }
+            Ok(UserPublic {
+                display_name,
+                ..user.public
             })
         })
         .await
@@ -896,9 +939,10 @@ impl Store for SqliteStore {
 
     async fn conversation_meta(&self, id: ConversationId) -> StoreResult<Option<ConversationMeta>> {
         self.read(move |conn| {
-            let Some((kind, name, policy, mute_all, dissolved)) = conn
+            let Some((kind, name, policy, mute_all, dissolved, assistant_enabled)) = conn
                 .prepare_cached(
-                    "SELECT kind, name, join_policy, mute_all, dissolved_at IS NOT NULL
+                    "SELECT kind, name, join_policy, mute_all, dissolved_at IS NOT NULL,
+                            assistant_enabled
                      FROM conversations WHERE id = ?1",
                 )?
                 .query_row([id], |r| {
@@ -908,6 +952,7 @@ impl Store for SqliteStore {
                         r.get::<_, String>(2)?,
                         r.get::<_, bool>(3)?,
                         r.get::<_, bool>(4)?,
+                        r.get::<_, bool>(5)?,
                     ))
                 })
                 .optional()?
@@ -935,6 +980,7 @@ impl Store for SqliteStore {
                 join_policy: join_policy_of(&policy),
                 mute_all,
                 dissolved,
+                assistant_enabled,
             }))
         })
         .await
@@ -1003,7 +1049,7 @@ impl Store for SqliteStore {
                      FROM members m JOIN users u ON u.id = m.user_id
                      WHERE m.conversation_id = ?1 AND m.left_seq IS NULL AND m.user_id > ?2
                      ORDER BY m.user_id LIMIT ?3",
-                    "u.id, u.username, u.display_name, u.avatar, u.status_text"
+                    "u.id, u.username, u.display_name, u.avatar, u.status_text, u.is_bot"
                 ))?
                 .query_map(params![id, after_user.unwrap_or(0), limit + 1], |r| {
                     Ok(Member {
@@ -1016,9 +1062,10 @@ impl Store for SqliteStore {
                             display_name: r.get(5)?,
                             avatar: r.get(6)?,
                             status_text: r.get(7)?,
+                            is_bot: r.get(8)?,
                         },
-                        nickname: r.get(8)?,
-                        muted_until: r.get(9)?,
+                        nickname: r.get(9)?,
+                        muted_until: r.get(10)?,
                     })
                 })?
                 .collect::<SqlResult<Vec<_>>>()?;

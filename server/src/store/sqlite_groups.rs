@@ -222,6 +222,13 @@ pub(super) fn group_apply(
                 now,
             )?
         }
+        GroupChange::Assistant { by, on } => {
+            update(
+                "UPDATE conversations SET assistant_enabled = ?2 WHERE id = ?1",
+                &on,
+            )?;
+            event(conn, id, by, SystemEvent::AssistantChanged { by, on }, now)?
+        }
         GroupChange::MuteAll { by, on } => {
             update("UPDATE conversations SET mute_all = ?2 WHERE id = ?1", &on)?;
             event(conn, id, by, SystemEvent::MuteAllChanged { by, on }, now)?
@@ -310,7 +317,7 @@ pub(super) fn group_info(
     let row = conn
         .prepare_cached(
             "SELECT name, avatar, announcement, join_policy, mute_all, invite_code,
-                    dissolved_at IS NOT NULL,
+                    dissolved_at IS NOT NULL, assistant_enabled,
                     (SELECT COUNT(*) FROM members x WHERE x.conversation_id = c.id
                        AND x.left_seq IS NULL),
                     (SELECT user_id FROM members x WHERE x.conversation_id = c.id
@@ -327,8 +334,9 @@ pub(super) fn group_info(
                 mute_all: r.get(4)?,
                 invite_code: r.get(5)?,
                 dissolved: r.get(6)?,
-                member_count: r.get(7)?,
-                owner_id: r.get::<_, Option<UserId>>(8)?.unwrap_or(0),
+                assistant_enabled: r.get(7)?,
+                member_count: r.get(8)?,
+                owner_id: r.get::<_, Option<UserId>>(9)?.unwrap_or(0),
                 max_members: 0,
                 my_role: None,
                 my_remark: None,
@@ -442,7 +450,7 @@ pub(super) fn search_users(
     let q = like_escape(query);
     let mut users = conn
         .prepare_cached(
-            "SELECT id, username, display_name, avatar, status_text FROM users u
+            "SELECT id, username, display_name, avatar, status_text, is_bot FROM users u
              WHERE (username LIKE ?1 || '%' ESCAPE '\\' OR display_name LIKE '%' || ?1 || '%' ESCAPE '\\')
                AND id > ?2
                AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = u.id AND b.blocked_id = ?3)
@@ -455,6 +463,7 @@ pub(super) fn search_users(
                 display_name: r.get(2)?,
                 avatar: r.get(3)?,
                 status_text: r.get(4)?,
+                is_bot: r.get(5)?,
             })
         })?
         .collect::<SqlResult<Vec<_>>>()?;

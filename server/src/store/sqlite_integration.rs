@@ -149,6 +149,11 @@ pub(super) fn import_user(
         "INSERT INTO integration_users (user_id, external_id, bot) VALUES (?1, ?2, ?3)",
     )?
     .execute(params![id, external_id, bot])?;
+    if bot {
+        // Clients see bots as bots (`UserPublic::is_bot`).
+        conn.prepare_cached("UPDATE users SET is_bot = 1 WHERE id = ?1")?
+            .execute(params![id])?;
+    }
     Ok((
         UserPublic {
             id,
@@ -156,6 +161,7 @@ pub(super) fn import_user(
             display_name: user.display_name,
             avatar: None,
             status_text: None,
+            is_bot: bot,
         },
         true,
     ))

@@ -3,7 +3,7 @@
 
 export const PROTOCOL_VERSION = 1;
 
-export type ErrorCode = "malformed_frame" | "unknown_type" | "bad_request" | "frame_too_large" | "unsupported_version" | "unauthenticated" | "invalid_token" | "token_expired" | "token_revoked" | "wrong_credentials" | "username_taken" | "invalid_username" | "weak_password" | "already_authenticated" | "not_found" | "not_member" | "forbidden" | "too_long" | "invalid_argument" | "recall_window_passed" | "already_recalled" | "group_full" | "muted" | "group_dissolved" | "already_exists" | "not_allowed" | "media_too_large" | "media_type_mismatch" | "invalid_media" | "image_too_large" | "incomplete_upload" | "url_expired" | "range_not_satisfiable" | "rate_limited" | "internal" | "unavailable";
+export type ErrorCode = "malformed_frame" | "unknown_type" | "bad_request" | "frame_too_large" | "unsupported_version" | "unauthenticated" | "invalid_token" | "token_expired" | "token_revoked" | "wrong_credentials" | "username_taken" | "invalid_username" | "weak_password" | "already_authenticated" | "not_found" | "not_member" | "forbidden" | "too_long" | "invalid_argument" | "recall_window_passed" | "already_recalled" | "group_full" | "muted" | "group_dissolved" | "already_exists" | "not_allowed" | "media_too_large" | "media_type_mismatch" | "invalid_media" | "image_too_large" | "incomplete_upload" | "url_expired" | "range_not_satisfiable" | "rate_limited" | "internal" | "unavailable" | "assistant_not_configured";
 
 export type WireError = { code: ErrorCode, message: string, 
 /**
@@ -40,7 +40,7 @@ token: string, device_id: number, expires_at: number, user: UserPublic, };
 
 export type ErrorBody = { error: WireError, };
 
-export type Request = { "type": "auth", "data": AuthRequest } | { "type": "ping" } | { "type": "get_user", "data": GetUser } | { "type": "update_profile", "data": UpdateProfile } | { "type": "list_devices" } | { "type": "revoke_device", "data": RevokeDevice } | { "type": "logout" } | { "type": "send", "data": SendRequest } | { "type": "sync" } | { "type": "get_conversation", "data": ConversationRef } | { "type": "history", "data": HistoryRequest } | { "type": "mark_read", "data": MarkRead } | { "type": "recall", "data": RecallRequest } | { "type": "typing", "data": ConversationRef } | { "type": "create_group", "data": CreateGroup } | { "type": "members", "data": MembersRequest } | { "type": "read_by", "data": ReadByRequest } | { "type": "presence", "data": PresenceRequest } | { "type": "set_muted", "data": SetMuted } | { "type": "search_users", "data": SearchUsers } | { "type": "friend_request", "data": FriendRequestSend } | { "type": "friend_accept", "data": UserRef } | { "type": "friend_decline", "data": UserRef } | { "type": "friend_delete", "data": UserRef } | { "type": "friends" } | { "type": "friend_requests" } | { "type": "friend_remark", "data": SetFriendRemark } | { "type": "block", "data": UserRef } | { "type": "unblock", "data": UserRef } | { "type": "blocked" } | { "type": "get_settings" } | { "type": "update_settings", "data": Settings } | { "type": "group_info", "data": ConversationRef } | { "type": "group_invite", "data": GroupUsers } | { "type": "group_join", "data": GroupJoin } | { "type": "group_join_requests", "data": ConversationRef } | { "type": "group_approve", "data": GroupUser } | { "type": "group_reject", "data": GroupUser } | { "type": "group_leave", "data": ConversationRef } | { "type": "group_kick", "data": GroupUser } | { "type": "group_dissolve", "data": ConversationRef } | { "type": "group_transfer", "data": GroupUser } | { "type": "group_set_role", "data": GroupSetRole } | { "type": "group_update", "data": GroupUpdate } | { "type": "group_remark", "data": GroupText } | { "type": "group_nickname", "data": GroupText } | { "type": "group_mute", "data": GroupMute } | { "type": "group_invite_code", "data": InviteCodeRequest } | { "type": "media_url", "data": MediaUrlRequest };
+export type Request = { "type": "auth", "data": AuthRequest } | { "type": "ping" } | { "type": "get_user", "data": GetUser } | { "type": "update_profile", "data": UpdateProfile } | { "type": "list_devices" } | { "type": "revoke_device", "data": RevokeDevice } | { "type": "logout" } | { "type": "send", "data": SendRequest } | { "type": "sync" } | { "type": "get_conversation", "data": ConversationRef } | { "type": "history", "data": HistoryRequest } | { "type": "mark_read", "data": MarkRead } | { "type": "recall", "data": RecallRequest } | { "type": "typing", "data": ConversationRef } | { "type": "create_group", "data": CreateGroup } | { "type": "members", "data": MembersRequest } | { "type": "read_by", "data": ReadByRequest } | { "type": "presence", "data": PresenceRequest } | { "type": "set_muted", "data": SetMuted } | { "type": "search_users", "data": SearchUsers } | { "type": "friend_request", "data": FriendRequestSend } | { "type": "friend_accept", "data": UserRef } | { "type": "friend_decline", "data": UserRef } | { "type": "friend_delete", "data": UserRef } | { "type": "friends" } | { "type": "friend_requests" } | { "type": "friend_remark", "data": SetFriendRemark } | { "type": "block", "data": UserRef } | { "type": "unblock", "data": UserRef } | { "type": "blocked" } | { "type": "get_settings" } | { "type": "update_settings", "data": Settings } | { "type": "group_info", "data": ConversationRef } | { "type": "group_invite", "data": GroupUsers } | { "type": "group_join", "data": GroupJoin } | { "type": "group_join_requests", "data": ConversationRef } | { "type": "group_approve", "data": GroupUser } | { "type": "group_reject", "data": GroupUser } | { "type": "group_leave", "data": ConversationRef } | { "type": "group_kick", "data": GroupUser } | { "type": "group_dissolve", "data": ConversationRef } | { "type": "group_transfer", "data": GroupUser } | { "type": "group_set_role", "data": GroupSetRole } | { "type": "group_update", "data": GroupUpdate } | { "type": "group_remark", "data": GroupText } | { "type": "group_nickname", "data": GroupText } | { "type": "group_mute", "data": GroupMute } | { "type": "group_invite_code", "data": InviteCodeRequest } | { "type": "media_url", "data": MediaUrlRequest } | { "type": "assistant_status" } | { "type": "assistant_stop", "data": AssistantStop } | { "type": "assistant_summarize", "data": AssistantSummarize } | { "type": "assistant_translate", "data": AssistantTranslate };
 
 export type AuthRequest = { token: string, };
 
@@ -129,7 +129,11 @@ export type PresenceResponse = { presence: Array<Presence>, };
 
 export type Empty = Record<string, never>;
 
-export type UserPublic = { id: number, username: string, display_name: string, avatar: string | null, status_text: string | null, };
+export type UserPublic = { id: number, username: string, display_name: string, avatar: string | null, status_text: string | null, 
+/**
+ * An automated account (the AI assistant), not a person.
+ */
+is_bot?: boolean, };
 
 export type Device = { id: number, name: string, created_at: number, last_used_at: number, expires_at: number, 
 /**
@@ -153,9 +157,9 @@ placeholder: string | null, } | { "type": "file", media: MediaRef, name: string,
 /**
  * Absent when the container did not tell.
  */
-duration_ms: number | null, } | { "type": "video", media: MediaRef, duration_ms: number | null, width: number | null, height: number | null, poster: Thumbnail | null, };
+duration_ms: number | null, } | { "type": "video", media: MediaRef, duration_ms: number | null, width: number | null, height: number | null, poster: Thumbnail | null, } | { "type": "assistant" } & AssistantReply;
 
-export type SystemEvent = { "kind": "group_created", by: number, name: string, members: Array<number>, } | { "kind": "members_added", by: number, user_ids: Array<number>, } | { "kind": "message_recalled", by: number, seq: number, } | { "kind": "member_joined", user_id: number, } | { "kind": "member_left", user_id: number, } | { "kind": "member_kicked", by: number, user_id: number, } | { "kind": "group_renamed", by: number, name: string, } | { "kind": "avatar_changed", by: number, } | { "kind": "announcement_updated", by: number, text: string | null, } | { "kind": "join_policy_changed", by: number, policy: JoinPolicy, } | { "kind": "owner_transferred", from: number, to: number, } | { "kind": "role_changed", by: number, user_id: number, role: Role, } | { "kind": "member_muted", by: number, user_id: number, until: number | null, } | { "kind": "mute_all_changed", by: number, on: boolean, } | { "kind": "nickname_changed", user_id: number, nickname: string | null, } | { "kind": "group_dissolved", by: number, };
+export type SystemEvent = { "kind": "group_created", by: number, name: string, members: Array<number>, } | { "kind": "members_added", by: number, user_ids: Array<number>, } | { "kind": "message_recalled", by: number, seq: number, } | { "kind": "member_joined", user_id: number, } | { "kind": "member_left", user_id: number, } | { "kind": "member_kicked", by: number, user_id: number, } | { "kind": "group_renamed", by: number, name: string, } | { "kind": "avatar_changed", by: number, } | { "kind": "announcement_updated", by: number, text: string | null, } | { "kind": "join_policy_changed", by: number, policy: JoinPolicy, } | { "kind": "owner_transferred", from: number, to: number, } | { "kind": "role_changed", by: number, user_id: number, role: Role, } | { "kind": "member_muted", by: number, user_id: number, until: number | null, } | { "kind": "mute_all_changed", by: number, on: boolean, } | { "kind": "nickname_changed", user_id: number, nickname: string | null, } | { "kind": "group_dissolved", by: number, } | { "kind": "assistant_changed", by: number, on: boolean, };
 
 export type Message = { conversation_id: number, seq: number, sender_id: number, 
 /**
@@ -226,7 +230,7 @@ export type Presence = { user_id: number, online: boolean,
  */
 last_seen: number | null, };
 
-export type Event = { "event": "hello", "data": Hello } | { "event": "message", "data": Message } | { "event": "read", "data": ReadEvent } | { "event": "typing", "data": TypingEvent } | { "event": "presence", "data": Presence } | { "event": "contact", "data": ContactEvent } | { "event": "conversation_changed", "data": ConversationChanged };
+export type Event = { "event": "hello", "data": Hello } | { "event": "message", "data": Message } | { "event": "read", "data": ReadEvent } | { "event": "typing", "data": TypingEvent } | { "event": "presence", "data": Presence } | { "event": "contact", "data": ContactEvent } | { "event": "conversation_changed", "data": ConversationChanged } | { "event": "assistant_delta", "data": AssistantDelta } | { "event": "assistant_result", "data": AssistantResult };
 
 export type Hello = { protocol: number, server_version: string, user: UserPublic, device_id: number, server_time: number, 
 /**
@@ -304,7 +308,11 @@ my_role: Role | null, my_remark: string | null, my_nickname: string | null, mute
 /**
  * Only for owners and admins.
  */
-invite_code: string | null, };
+invite_code: string | null, 
+/**
+ * `@assistant` mentions get an answer from the AI assistant.
+ */
+assistant_enabled: boolean, };
 
 export type GroupUsers = { conversation_id: number, user_ids: Array<number>, };
 
@@ -330,7 +338,11 @@ export type GroupSetRole = { conversation_id: number, user_id: number,
  */
 role: Role, };
 
-export type GroupUpdate = { conversation_id: number, name?: string | null, avatar?: string | null, announcement?: string | null, join_policy?: JoinPolicy | null, mute_all?: boolean | null, };
+export type GroupUpdate = { conversation_id: number, name?: string | null, avatar?: string | null, announcement?: string | null, join_policy?: JoinPolicy | null, mute_all?: boolean | null, 
+/**
+ * Let `@assistant` answer in this group.
+ */
+assistant_enabled?: boolean | null, };
 
 export type GroupText = { conversation_id: number, text: string, };
 
@@ -400,3 +412,72 @@ export type MediaUrlResponse = {
  * token, until `expires_at`, and only while the user may still see the blob.
  */
 url: string, expires_at: number, };
+
+export type AssistantReply = { 
+/**
+ * The whole reply (what was produced, for a stopped reply); for a failed reply, the
+ * notice explaining what went wrong.
+ */
+text: string, status: ReplyStatus, 
+/**
+ * Matches the `reply_id` of the [`AssistantDelta`] events that streamed it.
+ */
+reply_id: string, 
+/**
+ * Why it failed (only with `status: failed`).
+ */
+failure?: AssistantFailure | null, };
+
+export type ReplyStatus = "complete" | "stopped" | "failed";
+
+export type AssistantFailure = "not_configured" | "unauthorized" | "upstream_rate_limited" | "rate_limited" | "upstream_error" | "malformed_response" | "timeout" | "unreachable" | "busy";
+
+export type AssistantDelta = { conversation_id: number, reply_id: string, 
+/**
+ * Text to append to what arrived before under this `reply_id` (empty on the last delta).
+ */
+delta: string, done: boolean, 
+/**
+ * With `done`: where the final message was stored.
+ */
+seq?: number | null, 
+/**
+ * With `done`: how the reply ended.
+ */
+status?: ReplyStatus | null, };
+
+export type AssistantStop = { conversation_id: number, };
+
+export type AssistantStopResponse = { 
+/**
+ * False when nothing was being generated there.
+ */
+stopped: boolean, reply_id?: string | null, };
+
+export type AssistantSummarize = { conversation_id: number, };
+
+export type AssistantTranslate = { conversation_id: number, seq: number, language: string, };
+
+export type AssistantTaskResponse = { task_id: string, };
+
+export type AssistantTaskKind = "summary" | "translation";
+
+export type AssistantResult = { task_id: string, kind: AssistantTaskKind, conversation_id: number, 
+/**
+ * The translated message (translations only).
+ */
+seq?: number | null, 
+/**
+ * The summary or translation; on failure, the notice saying why.
+ */
+text: string, failure?: AssistantFailure | null, 
+/**
+ * How many unread messages the summary covers (summaries only).
+ */
+message_count?: number | null, };
+
+export type AssistantStatus = { configured: boolean, 
+/**
+ * The bot user (absent when not configured).
+ */
+bot?: UserPublic | null, model?: string | null, };
