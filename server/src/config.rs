@@ -62,7 +62,7 @@ pub struct Config {
     /// Take the client address from X-Forwarded-For (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
     /// Browser origins besides the server's own that may use the API and WebSocket (CORS and
-    /// the WebSocket `Origin` check).
+    /// the WebSocket `Origin` check). By default the desktop app's.
     pub allowed_origins: Vec<String>,
     /// Integration API: requests per second per API key (sustained).
     pub integration_rate_per_sec: u32,
@@ -139,7 +139,8 @@ impl Default for Config {
             max_connections_per_ip: 1000,
             login_failures_before_delay: 5,
             trust_forwarded_for: false,
-            allowed_origins: Vec::new(),
+            // The desktop app's page (Linux and macOS, then Windows).
+            allowed_origins: vec!["tauri://localhost".into(), "http://tauri.localhost".into()],
             integration_rate_per_sec: 50,
             integration_burst: 100,
             webhook_queue: 10_000,
@@ -262,7 +263,6 @@ impl AssistantConfig {
     }
 }
 
-
 impl Config {
     pub fn recall_window(&self) -> Duration {
         Duration::from_secs(self.recall_window_secs)
@@ -346,7 +346,12 @@ pub struct ConfigArgs {
     #[arg(long, global = true, env = "CONFAB_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: Option<bool>,
     /// Comma-separated.
-    #[arg(long, global = true, env = "CONFAB_ALLOWED_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long,
+        global = true,
+        env = "CONFAB_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
     pub allowed_origins: Option<Vec<String>>,
     #[arg(long, global = true, env = "CONFAB_INTEGRATION_RATE_PER_SEC")]
     pub integration_rate_per_sec: Option<u32>,
@@ -399,7 +404,12 @@ pub struct ConfigArgs {
     #[arg(long, global = true, env = "CONFAB_ASSISTANT_BASE_URL")]
     pub assistant_base_url: Option<String>,
     /// Prefer the variable or the file: flags show up in process listings.
-    #[arg(long, global = true, env = "CONFAB_ASSISTANT_API_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "CONFAB_ASSISTANT_API_KEY",
+        hide_env_values = true
+    )]
     pub assistant_api_key: Option<ApiKey>,
     #[arg(long, global = true, env = "CONFAB_ASSISTANT_MODEL")]
     pub assistant_model: Option<String>,
@@ -588,7 +598,6 @@ mod tests {
         assert!(!debug.contains("sk-secret"), "{debug}");
         assert!(!Config::default().assistant.is_configured());
     }
-
 
     #[test]
     fn unknown_keys_are_refused() {
