@@ -13,9 +13,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startConfab } from './harness.mjs';
+import { makePng, startFakeModel } from './media-fixtures.mjs';
 
 const uiDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = resolve(process.env.CONFAB_SERVER_BIN ?? join(uiDir, '..', 'target', 'debug', 'confab-server'));
+// The assistant test runs its own server (with a fake model); by default the same binary.
+const ASSISTANT_BIN = resolve(process.env.CONFAB_ASSISTANT_BIN ?? BIN);
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 const SHOTS = join(uiDir, 'e2e', 'screenshots');
 const TIMEOUT = 15_000;
@@ -75,7 +78,7 @@ before(async () => {
   console.log(`# confab-server (${srv.mode}) at ${srv.url}`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
   });
   ann = await person('en-US');
   bob = await person('zh-CN');
@@ -185,6 +188,82 @@ test('markup in a message renders as inert text', async () => {
   assert.deepEqual(bob.dialogs, []);
   assert.deepEqual(ann.dialogs, []);
   await snap(bob, 'inert-markup');
+});
+
+test('ann sends pictures and a file; bob sees thumbnails and opens the lightbox', async () => {
+  const input = ann.page.getByTestId('file-input');
+  const own = ann.page.getByTestId('media-image');
+  await input.setInputFiles({ name: 'sunset.png', mimeType: 'image/png', buffer: makePng(640, 400, [255, 120, 40], [90, 30, 160]) });
+  await own.first().waitFor();
+  await input.setInputFiles({ name: 'tall.png', mimeType: 'image/png', buffer: makePng(200, 300, [30, 160, 220], [20, 200, 120]) });
+  await own.nth(1).waitFor();
+  await ann.page.getByTestId('upload-tray').waitFor({ state: 'detached' });
+  await input.setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('Trail notes\n'.repeat(200)) });
+  await ann.page.getByTestId('media-file').filter({ hasText: 'notes.txt' }).waitFor();
+
+  const pictures = bob.page.locator('[data-testid=message] [data-testid=media-image]');
+  await pictures.nth(1).waitFor();
+  // The box has the picture's exact aspect, and the thumbnail loads into it.
+  const box = await pictures.first().boundingBox();
+  assert.ok(Math.abs(box.width / box.height - 640 / 400) < 0.02, `aspect ${box.width}x${box.height}`);
+  await bob.page.waitForFunction(() => {
+    const imgs = [...document.querySelectorAll('[data-testid=media-image].loaded img')];
+    return imgs.length >= 2 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+  });
+  const file = bob.page.getByTestId('media-file').filter({ hasText: 'notes.txt' });
+  await file.waitFor();
+  assert.match(await file.locator('a[download]').getAttribute('href'), /\/api\/v1\/media\/[0-9a-f]{64}\?.*sig=/);
+  await snap(bob, 'media-messages');
+
+  // Keyboard: focus the first picture and open it.
+  await pictures.first().focus();
+  await bob.page.keyboard.press('Enter');
+  const box2 = bob.page.getByTestId('lightbox');
+  await box2.waitFor();
+  await bob.page.waitForFunction(() => {
+    const i = document.querySelector('[data-testid=lightbox-image]');
+    return i && i.complete && i.naturalWidth === 640;
+  });
+  assert.match(await box2.innerText(), /1.*2/);
+  await bob.page.waitForTimeout(300); // the fade-in
+  await snap(bob, 'lightbox');
+  await bob.page.keyboard.press('ArrowRight');
+  await bob.page.waitForFunction(() => document.querySelector('[data-testid=lightbox-image]')?.naturalWidth === 200);
+  await bob.page.getByTestId('lightbox-prev').click();
+  await bob.page.waitForFunction(() => document.querySelector('[data-testid=lightbox-image]')?.naturalWidth === 640);
+  await bob.page.keyboard.press('Escape');
+  await box2.waitFor({ state: 'detached' });
+
+  // The chat list previews the last one.
+  await conversation(bob, 'Ann Lee').filter({ hasText: 'notes.txt' }).waitFor();
+});
+
+test('ann records a voice message; bob gets a player with its duration', async () => {
+  await ann.ctx.grantPermissions(['microphone']);
+  await ann.page.getByTestId('record').click();
+  const rec = ann.page.getByTestId('voice-recorder');
+  await rec.waitFor();
+  await ann.page.waitForTimeout(1600);
+  await rec.getByRole('button', { name: 'Stop recording' }).click();
+  await rec.getByTestId('audio-player').waitFor();
+  await snap(ann, 'voice-preview');
+  await ann.page.getByTestId('send-recording').click();
+  await rec.waitFor({ state: 'detached' });
+  const player = bob.page.locator('[data-testid=message] [data-testid=audio-player]');
+  await player.waitFor();
+  await bob.page.waitForFunction(() => {
+    const t = document.querySelector('[data-testid=message] [data-testid=audio-player] .audio-time')?.textContent;
+    return t && /^0:0[1-2]$/.test(t);
+  });
+  await conversation(bob, 'Ann Lee').filter({ hasText: '语音' }).waitFor();
+});
+
+test('the assistant pane says when the server has no assistant', async () => {
+  await ann.page.getByTestId('nav-assistant').click();
+  await ann.page.locator('[data-testid=assistant-pane][data-configured=false]').waitFor();
+  await snap(ann, 'assistant-not-configured');
+  await ann.page.getByTestId('nav-chats').click();
+  await conversation(ann, 'Bob Chen').click();
 });
 
 test('ann creates a group with bob and removes him from the admin panel', async () => {
@@ -490,6 +569,100 @@ test('sign out and sign in again', async () => {
   await page.fill('input[name=password]', 'correct-horse-42');
   await page.getByTestId('auth-submit').click();
   await conversation(bob, 'Ann Lee').waitFor();
+});
+
+test('the assistant streams replies, stops, summarizes and translates', async () => {
+  let slow = false;
+  const model = await startFakeModel({
+    delayMs: 80,
+    reply: (body) => {
+      const last = body.messages?.[body.messages.length - 1]?.content ?? '';
+      const system = body.messages?.map((m) => m.content).join('\n') ?? '';
+      if (/translat/i.test(system) && !/summar/i.test(system)) return 'Bonjour tout le monde';
+      if (/summar/i.test(system)) return '- Dee asked about the weather';
+      if (slow || /long/i.test(last)) return Array.from({ length: 80 }, (_, i) => `word${i}`).join(' ');
+      return 'Hi there! I am the test model, happy to help.';
+    },
+  });
+  const aiSrv = await startConfab({
+    bin: ASSISTANT_BIN,
+    webDir: process.env.E2E_WEB_DIR ?? join(uiDir, 'dist'),
+    env: { CONFAB_ASSISTANT_BASE_URL: model.baseUrl, CONFAB_ASSISTANT_MODEL: 'test-model', CONFAB_ASSISTANT_API_KEY: 'k' },
+  });
+  const cleo = await person('en-US');
+  try {
+    const { page } = cleo;
+    await page.goto(aiSrv.url);
+    await page.getByTestId('tab-register').click();
+    await page.fill('input[name=username]', 'cleo');
+    await page.fill('input[name=display_name]', 'Cleo Park');
+    await page.fill('input[name=password]', 'correct-horse-42');
+    await page.fill('input[name=confirm]', 'correct-horse-42');
+    await page.getByTestId('auth-submit').click();
+    await page.getByTestId('nav-assistant').click();
+    await page.locator('[data-testid=assistant-pane][data-configured=true]').waitFor();
+    await page.getByTestId('assistant-state').filter({ hasText: 'test-model' }).waitFor();
+
+    await page.getByTestId('composer-input').fill('Hello assistant');
+    await page.getByTestId('composer-input').press('Enter');
+    // The reply streams into a draft, then lands as the bot's message.
+    await page.getByTestId('assistant-draft').waitFor();
+    await snap(cleo, 'assistant-streaming');
+    const reply = page.getByTestId('assistant-reply').filter({ hasText: 'happy to help' });
+    await reply.waitFor();
+    assert.equal(await reply.getAttribute('data-status'), 'complete');
+    await page.getByTestId('assistant-draft').waitFor({ state: 'detached' });
+    assert.equal(model.requests[0].auth, 'Bearer k');
+    assert.equal(model.requests[0].body.model, 'test-model');
+
+    // A long answer is stopped half-way: it is kept with the "stopped" status.
+    await page.getByTestId('composer-input').fill('Tell me something long');
+    await page.getByTestId('composer-input').press('Enter');
+    await page.getByTestId('assistant-draft').filter({ hasText: 'word3' }).waitFor();
+    await page.getByTestId('assistant-stop').click();
+    const stopped = page.locator('[data-testid=assistant-reply][data-status=stopped]');
+    await stopped.waitFor();
+    assert.ok(!(await stopped.innerText()).includes('word79'));
+    await snap(cleo, 'assistant-stopped');
+
+    // Translate my own message into the UI language.
+    const mine = page.locator('[data-testid=message].own', { hasText: 'Hello assistant' });
+    await mine.hover();
+    await mine.getByTestId('message-more').click();
+    await page.locator('[data-menu-id=translate]').click();
+    await mine.getByTestId('translation').filter({ hasText: 'Bonjour' }).waitFor();
+
+    // Summarize unread (nothing unread here: the card still answers, only for me).
+    await page.getByTestId('nav-chats').click();
+    await page.locator('[data-testid=conversation]').first().click();
+    await page.getByTestId('summarize').click();
+    const card = page.getByTestId('summary-card');
+    await card.waitFor();
+    await page.waitForFunction(() => !document.querySelector('[data-testid=summary-card] .thinking'));
+    await snap(cleo, 'assistant-summary');
+    await page.getByTestId('summary-dismiss').click();
+    await card.waitFor({ state: 'detached' });
+
+    // In a group, an owner turns the assistant on; a mention gets an answer there.
+    await page.getByTestId('new-group').click();
+    await page.getByTestId('group-name').fill('Study group');
+    await page.getByTestId('create-group-submit').click();
+    await page.getByTestId('chat-title').filter({ hasText: 'Study group' }).waitFor();
+    await page.getByTestId('toggle-info').click();
+    await page.getByTestId('assistant-enabled').check();
+    await page.locator('.system-line', { hasText: 'AI assistant on' }).waitFor();
+    await snap(cleo, 'assistant-group-toggle');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('composer-input').fill('@assistant hello group');
+    await page.getByTestId('composer-input').press('Enter');
+    await page.getByTestId('assistant-reply').filter({ hasText: 'happy to help' }).waitFor();
+    await snap(cleo, 'assistant-group-reply');
+    assert.deepEqual(cleo.errors, []);
+  } finally {
+    await cleo.ctx.close();
+    await aiSrv.stop();
+    await model.stop();
+  }
 });
 
 test('no page errors', () => {

@@ -9,6 +9,7 @@ import { ChatsSidebar } from '../features/conversations/ConversationList';
 import { GroupInfoPanel } from '../features/groups/GroupInfoPanel';
 import { SettingsMain, SettingsSidebar } from '../features/settings/SettingsPane';
 import { useNotifications } from '../features/settings/useNotifications';
+import { useDesktop } from '../desktop/useDesktop';
 import { ConnectionBanner } from './ConnectionBanner';
 import { NavRail } from './NavRail';
 import { useNavigation } from './navigation';
@@ -18,6 +19,7 @@ export function Shell() {
   const { t } = useI18n();
   const nav = useNavigation();
   useNotifications();
+  useDesktop();
   const chatId = nav.chat && 'conversation' in nav.chat ? nav.chat.conversation : null;
   const chatKind = useChat((s) => (chatId != null ? s.conversations[chatId]?.summary.kind : undefined));
 

@@ -8,6 +8,8 @@ import { ContactsStore } from '../features/contacts/contactsStore';
 import { PeopleDirectory } from '../features/people/directory';
 import { ReadByCache } from '../features/chat/readBy';
 import { GroupStore } from '../features/groups/groupStore';
+import { MediaService } from '../features/media/mediaService';
+import { AssistantStore } from '../features/assistant/assistantStore';
 
 export interface Services {
   client: ConfabClient;
@@ -15,6 +17,8 @@ export interface Services {
   contacts: ContactsStore;
   readBy: ReadByCache;
   groups: GroupStore;
+  media: MediaService;
+  assistant: AssistantStore;
 }
 
 const Ctx = createContext<Services | null>(null);
@@ -24,13 +28,16 @@ export function ServicesProvider({ client, children, fallback }: { client: Confa
   // Created and disposed with the client (StrictMode-safe).
   useEffect(() => {
     const people = new PeopleDirectory(client);
-    const s: Services = { client, people, contacts: new ContactsStore(client, people), readBy: new ReadByCache(client), groups: new GroupStore(client) };
+    const s: Services = { client, people, contacts: new ContactsStore(client, people), readBy: new ReadByCache(client), groups: new GroupStore(client), media: new MediaService(client), assistant: new AssistantStore(client) };
+    if (client.connection.hello) void s.assistant.loadStatus();
     setServices(s);
     return () => {
       s.people.dispose();
       s.contacts.dispose();
       s.readBy.dispose();
       s.groups.dispose();
+      s.media.dispose();
+      s.assistant.dispose();
     };
   }, [client]);
   if (!services || services.client !== client) return <>{fallback ?? null}</>;
@@ -79,4 +86,16 @@ export function useReadBy(): ReadByCache {
   const { readBy } = useServices();
   useSyncExternalStore(readBy.subscribe, readBy.getVersion);
   return readBy;
+}
+
+export function useMedia(): MediaService {
+  const { media } = useServices();
+  useSyncExternalStore(media.subscribe, media.getVersion);
+  return media;
+}
+
+export function useAssistant(): AssistantStore {
+  const { assistant } = useServices();
+  useSyncExternalStore(assistant.subscribe, assistant.getVersion);
+  return assistant;
 }

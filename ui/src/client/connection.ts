@@ -125,6 +125,16 @@ export class Connection {
     return this._state;
   }
 
+  /** The server's base address (for HTTP calls next to the socket, e.g. media uploads). */
+  get serverUrl(): string {
+    return this.opts.serverUrl;
+  }
+
+  /** The bearer token this connection authenticates with. */
+  get token(): string {
+    return this.opts.token;
+  }
+
   /** The `hello` of the current connection (null while disconnected). */
   get hello(): Hello | null {
     return this._hello;

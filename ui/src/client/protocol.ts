@@ -3,7 +3,11 @@
 // `Request` variant in proto/src/request.rs names its response type).
 
 import type {
+  AssistantStatus,
+  AssistantStopResponse,
+  AssistantTaskResponse,
   BlockedResponse,
+  MediaUrlResponse,
   ConversationSummary,
   DevicesResponse,
   Empty,
@@ -81,6 +85,11 @@ export interface ResponseMap {
   group_nickname: Empty;
   group_mute: Empty;
   group_invite_code: InviteCodeResponse;
+  media_url: MediaUrlResponse;
+  assistant_status: AssistantStatus;
+  assistant_stop: AssistantStopResponse;
+  assistant_summarize: AssistantTaskResponse;
+  assistant_translate: AssistantTaskResponse;
 }
 
 export type RequestType = Request['type'];

@@ -1,6 +1,8 @@
 // A round avatar: the initials of a name on a colour picked from the id, so the same person
 // always gets the same colour.
 
+import { Icon } from './Icon';
+
 const PALETTE = ['#e17076', '#eda86c', '#a695e7', '#7bc862', '#6ec9cb', '#65aadd', '#ee7aae', '#f2a93b'];
 
 export function initials(name: string): string {
@@ -29,13 +31,24 @@ export function Avatar({
   size = 44,
   online,
   group,
+  bot,
 }: {
   id: number;
   name: string;
   size?: number;
   online?: boolean;
   group?: boolean;
+  /** The AI assistant: its own mark instead of initials. */
+  bot?: boolean;
 }) {
+  if (bot) {
+    return (
+      <span className="avatar assistant-avatar" style={{ width: size, height: size }} aria-hidden="true">
+        <Icon name="sparkles" size={Math.round(size * 0.5)} />
+        {online ? <span className="avatar-online" /> : null}
+      </span>
+    );
+  }
   return (
     <span
       className={`avatar${group ? ' avatar-group' : ''}`}

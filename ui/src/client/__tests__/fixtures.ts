@@ -10,6 +10,10 @@ export const LIMITS = {
   max_group_members: 2000,
   recall_window_ms: 120000,
   history_page_max: 200,
+  max_image_bytes: 20 << 20,
+  max_voice_bytes: 20 << 20,
+  max_video_bytes: 200 << 20,
+  max_file_bytes: 1 << 30,
 };
 
 export function msg(seq: number, sender = BOB.id, text = `m${seq}`, conversation_id = 10): Message {

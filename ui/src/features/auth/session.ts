@@ -1,6 +1,7 @@
 // The signed-in session and the chosen server address, kept in localStorage.
 
 import type { UserPublic } from '../../client';
+import { desktopServerUrl } from '../../desktop/ipc';
 
 export interface StoredSession {
   serverUrl: string;
@@ -44,10 +45,14 @@ export function saveSession(s: StoredSession | null): void {
 
 /** The page's own origin unless another server was chosen. */
 export function defaultServerUrl(): string {
+  const desktop = desktopServerUrl();
+  if (desktop) return desktop;
   return typeof location !== 'undefined' && /^https?:$/.test(location.protocol) ? location.origin : 'http://127.0.0.1:8080';
 }
 
 export function loadServerUrl(): string {
+  const desktop = desktopServerUrl();
+  if (desktop) return desktop;
   try {
     return localStorage.getItem(SERVER_KEY) || defaultServerUrl();
   } catch {

@@ -40,7 +40,7 @@ export function usePresence(userId: number | null | undefined): Presence | null 
   return p;
 }
 
-export function ChatHeader({ entry, typingIds }: { entry: ConversationEntry; typingIds: number[] }) {
+export function ChatHeader({ entry, typingIds, actions }: { entry: ConversationEntry; typingIds: number[]; actions?: React.ReactNode }) {
   const { t, tn, locale } = useI18n();
   const { client } = useServices();
   const people = usePeople();
@@ -117,7 +117,7 @@ export function ChatHeader({ entry, typingIds }: { entry: ConversationEntry; typ
         aria-label={group ? t('group.info') : t('contacts.profile')}
         aria-expanded={panelOpen}
       >
-        <Avatar id={group ? -s.id : (s.peer?.id ?? s.id)} name={title} size={40} group={group} online={!group && presence?.online} />
+        <Avatar id={group ? -s.id : (s.peer?.id ?? s.id)} name={title} size={40} group={group} bot={!group && !!s.peer?.is_bot} online={!group && presence?.online} />
         <span className="chat-header-text">
           <span className="chat-title" data-testid="chat-title">
             {title}
@@ -127,6 +127,7 @@ export function ChatHeader({ entry, typingIds }: { entry: ConversationEntry; typ
         </span>
       </button>
       <div className="chat-header-actions">
+        {actions}
         <button
           type="button"
           className={`icon-button${panelOpen ? ' active' : ''}`}

@@ -2,13 +2,18 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Message } from '../../client';
 import { findMessage, firstUnreadSeq, type ChatState, type PendingMessage } from '../../client/store';
 import { useNavigation } from '../../app/navigation';
-import { useChat, useGroups, usePeople, useServices } from '../../app/services';
+import { useAssistant, useChat, useGroups, usePeople, useServices } from '../../app/services';
 import { useI18n } from '../../i18n';
 import { Icon } from '../../ui/Icon';
 import { Menu, type MenuItem } from '../../ui/Menu';
 import { useFeedback } from '../../ui/feedback';
 import { errorText } from '../../ui/errors';
 import { Composer } from '../composer/Composer';
+import { useAttach } from '../composer/Attachments';
+import { GalleryContext, type Gallery, type GalleryItem } from '../media/gallery';
+import { Lightbox } from '../media/Lightbox';
+import { AssistantDraft, SummaryCard, translationLanguage } from '../assistant/AssistantBits';
+import { pendingTask } from '../assistant/assistantState';
 import { ChatHeader } from './ChatHeader';
 import { MessageRow, type RowContext } from './MessageRow';
 import { buildRows, estimateRowHeight, type Row } from './rows';
@@ -29,8 +34,16 @@ function selectPending(id: number) {
   };
 }
 
-export function ChatView({ conversationId }: { conversationId: number }) {
-  const { t } = useI18n();
+export function ChatView({ conversationId, assistantView = false }: { conversationId: number; assistantView?: boolean }) {
+  const { t, locale } = useI18n();
+  const assistant = useAssistant();
+  const botId = assistant.botId;
+  const assistantOn = !!assistant.status?.configured;
+  const aState = assistant.state;
+  const attach = useAttach(useMemo(() => ({ conversation: conversationId }), [conversationId]), `c${conversationId}`);
+  const [dragging, setDragging] = useState(false);
+  const dragDepth = useRef(0);
+  const [viewer, setViewer] = useState<number | null>(null);
   const { client } = useServices();
   const people = usePeople();
   const groups = useGroups();
@@ -215,8 +228,40 @@ export function ChatView({ conversationId }: { conversationId: number }) {
       onMenu: (at, m) => setMenu({ ...at, m }),
       onRetry: (id) => void client.retry(id),
       onDiscard: (id) => client.discard(id),
+      botId,
+      translation: (seq) => {
+        const r = aState.translations[`${conversationId}:${seq}`];
+        if (r) return { text: r.text, failed: !!r.failure, pending: false };
+        return pendingTask(aState, 'translation', conversationId, seq) ? { text: '', failed: false, pending: true } : null;
+      },
+      onDismissTranslation: (seq) => assistant.dismissTranslation(conversationId, seq),
     }),
-    [conversationId, group, me, entry?.summary.member_count, jumpTo, client],
+    [conversationId, group, me, entry?.summary.member_count, jumpTo, client, botId, aState, assistant],
+  );
+
+  // The conversation's pictures, oldest first, for the lightbox.
+  const images = useMemo<GalleryItem[]>(() => {
+    const out: GalleryItem[] = [];
+    for (const m of messages ?? []) {
+      if (m.content.type === 'image') {
+        const c = m.content;
+        out.push({ mediaId: c.media.id, width: c.width, height: c.height, placeholder: c.placeholder, hasThumbnail: !!c.thumbnail, seq: m.seq });
+      }
+    }
+    return out;
+  }, [messages]);
+  const imagesRef = useRef(images);
+  imagesRef.current = images;
+  const gallery = useMemo<Gallery>(
+    () => ({
+      open: (mediaId, seq) => {
+        const list = imagesRef.current;
+        let i = list.findIndex((x) => x.seq === seq && x.mediaId === mediaId);
+        if (i < 0) i = list.findIndex((x) => x.mediaId === mediaId);
+        if (i >= 0) setViewer(i);
+      },
+    }),
+    [],
   );
 
   const peerReadSeq = entry?.peerReadSeq ?? 0;
@@ -257,6 +302,19 @@ export function ChatView({ conversationId }: { conversationId: number }) {
               },
             ]
           : []),
+        ...(menu.m.content.type === 'text' && assistantOn
+          ? [
+              {
+                id: 'translate',
+                label: t('assistant.translate'),
+                icon: 'languages' as const,
+                onSelect: () => {
+                  const seq = menu.m.seq;
+                  assistant.translate(conversationId, seq, translationLanguage(locale)).catch((e) => feedback.toast(errorText(t, e), 'error'));
+                },
+              },
+            ]
+          : []),
         ...(menu.m.content.type !== 'recalled' &&
         ((menu.m.sender_id === me && Date.now() - menu.m.created_at < (limits?.recall_window_ms ?? 120_000)) || (group && canAdmin && menu.m.sender_id !== me))
           ? [{ id: 'recall', label: t('message.recall'), icon: 'undo' as const, danger: true, onSelect: () => void recall(menu.m) }]
@@ -275,9 +333,64 @@ export function ChatView({ conversationId }: { conversationId: number }) {
   else if (mutedUntil) readOnly = t('chat.mutedUntil', { time: new Date(mutedUntil).toLocaleString() });
   else if (mutedAll) readOnly = t('chat.mutedAll');
 
+  const summarizing = pendingTask(aState, 'summary', conversationId);
+  const summary = aState.summaries[conversationId];
+  const draft = aState.drafts[conversationId];
+  const canDrop = !readOnly;
+  const hasFiles = (e: React.DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
+
   return (
-    <section className="chat" aria-label={t('chat.region', { name: s.remark || s.name })} data-testid="chat-view" data-conversation-id={conversationId}>
-      <ChatHeader entry={entry} typingIds={typingIds} />
+    <GalleryContext.Provider value={gallery}>
+    <section
+      className={`chat${dragging ? ' dragging' : ''}`}
+      aria-label={t('chat.region', { name: s.remark || s.name })}
+      data-testid="chat-view"
+      data-conversation-id={conversationId}
+      onDragEnter={(e) => {
+        if (!canDrop || !hasFiles(e)) return;
+        e.preventDefault();
+        dragDepth.current++;
+        setDragging(true);
+      }}
+      onDragOver={(e) => {
+        if (!canDrop || !hasFiles(e)) return;
+        e.preventDefault();
+        e.dataTransfer.dropEffect = 'copy';
+      }}
+      onDragLeave={() => {
+        dragDepth.current = Math.max(0, dragDepth.current - 1);
+        if (!dragDepth.current) setDragging(false);
+      }}
+      onDrop={(e) => {
+        if (!canDrop || !hasFiles(e)) return;
+        e.preventDefault();
+        dragDepth.current = 0;
+        setDragging(false);
+        attach(Array.from(e.dataTransfer.files));
+      }}
+    >
+      <ChatHeader
+        entry={entry}
+        typingIds={typingIds}
+        actions={
+          assistantOn && !assistantView ? (
+            <button
+              type="button"
+              className={`icon-button${summarizing ? ' active' : ''}`}
+              onClick={() => assistant.summarize(conversationId).catch((e) => feedback.toast(errorText(t, e), 'error'))}
+              disabled={summarizing}
+              aria-label={t('assistant.summarizeUnread')}
+              title={t('assistant.summarizeUnread')}
+              data-testid="summarize"
+            >
+              <Icon name="list" />
+            </button>
+          ) : null
+        }
+      />
+      {summarizing || summary ? (
+        <SummaryCard result={summary ?? null} pending={summarizing} onDismiss={() => assistant.dismissSummary(conversationId)} />
+      ) : null}
       {group && info?.announcement ? <Announcement conversationId={conversationId} text={info.announcement} /> : null}
       <div className="chat-body">
         {loadError && !loaded ? (
@@ -318,6 +431,7 @@ export function ChatView({ conversationId }: { conversationId: number }) {
             {s.unread ? <span className="badge fab-badge">{s.unread}</span> : null}
           </button>
         ) : null}
+        {draft && !draft.done ? <AssistantDraft draft={draft} group={group} onStop={() => assistant.stop(conversationId).catch((e) => feedback.toast(errorText(t, e), 'error'))} /> : null}
         {typingIds.length ? (
           <div className="typing-indicator" aria-live="polite">
             <span className="dots" aria-hidden="true">
@@ -352,7 +466,17 @@ export function ChatView({ conversationId }: { conversationId: number }) {
         />
       )}
       {menu ? <Menu items={menuItems} x={menu.x} y={menu.y} label={t('message.actions')} onClose={() => setMenu(null)} /> : null}
+      {dragging ? (
+        <div className="drop-overlay" aria-hidden="true">
+          <div className="drop-card">
+            <Icon name="paperclip" size={34} />
+            <span>{t('media.dropHere')}</span>
+          </div>
+        </div>
+      ) : null}
+      {viewer != null && images[viewer] ? <Lightbox items={images} index={viewer} onIndex={setViewer} onClose={() => setViewer(null)} /> : null}
     </section>
+    </GalleryContext.Provider>
   );
 }
 

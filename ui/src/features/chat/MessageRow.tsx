@@ -23,6 +23,11 @@ export interface RowContext {
   onMenu: (e: { x: number; y: number }, m: Message) => void;
   onRetry: (clientMsgId: string) => void;
   onDiscard: (clientMsgId: string) => void;
+  /** Ids of bots (their messages read as the assistant's). */
+  botId: number | null;
+  /** My translation of a message, if asked for. */
+  translation: (seq: number) => { text: string; failed: boolean; pending: boolean } | null;
+  onDismissTranslation: (seq: number) => void;
 }
 
 export const MessageRow = memo(function MessageRow({
@@ -73,6 +78,9 @@ export const MessageRow = memo(function MessageRow({
       const quoted = m.reply_to != null ? ctx.lookup(m.reply_to) : undefined;
       const mentionNames = m.mentions.map((id) => people.name(id, ctx.conversationId)).concat(m.mention_all ? [t('composer.mentionAllName')] : []);
       const recalled = m.content.type === 'recalled';
+      const bot = m.content.type === 'assistant' || (ctx.botId != null && m.sender_id === ctx.botId);
+      const media = m.content.type === 'image' || m.content.type === 'video';
+      const tr = m.content.type === 'text' ? ctx.translation(m.seq) : null;
       return (
         <div
           className={`msg-row ${own ? 'own' : 'peer'}${row.first ? ' first' : ''}${row.last ? ' last' : ''}${flash ? ' flash' : ''}${ctx.group ? ' in-group' : ''}`}
@@ -84,12 +92,20 @@ export const MessageRow = memo(function MessageRow({
           }}
         >
           {ctx.group && !own ? (
-            <div className="msg-avatar">{row.last ? <Avatar id={m.sender_id} name={name} size={34} /> : null}</div>
+            <div className="msg-avatar">{row.last ? <Avatar id={m.sender_id} name={name} size={34} bot={bot} /> : null}</div>
           ) : null}
-          <div className={`bubble${recalled ? ' recalled-bubble' : ''}`}>
-            {showSender ? (
-              <div className="sender" style={{ color: avatarColor(m.sender_id) }}>
-                {name}
+          <div className={`bubble${recalled ? ' recalled-bubble' : ''}${bot ? ' bot-bubble' : ''}${media ? ' media-bubble' : ''}`}>
+            {showSender || (bot && !own && row.first) ? (
+              <div className="sender" style={{ color: bot ? undefined : avatarColor(m.sender_id) }}>
+                {bot ? (
+                  <span className="bot-name">
+                    <Icon name="sparkles" size={13} />
+                    {name}
+                    <span className="bot-badge">{t('assistant.botBadge')}</span>
+                  </span>
+                ) : (
+                  name
+                )}
               </div>
             ) : null}
             {m.reply_to != null ? (
@@ -99,7 +115,7 @@ export const MessageRow = memo(function MessageRow({
               </button>
             ) : null}
             <div className="bubble-body">
-              <ContentRenderer content={m.content} own={own} mentionNames={mentionNames} />
+              <ContentRenderer content={m.content} own={own} mentionNames={mentionNames} seq={m.seq} />
               <span className="meta" title={formatDateTime(m.created_at, locale)}>
                 <time dateTime={new Date(m.created_at).toISOString()}>{formatTime(m.created_at, locale)}</time>
                 {own && !recalled ? (
@@ -117,6 +133,17 @@ export const MessageRow = memo(function MessageRow({
                 ) : null}
               </span>
             </div>
+            {tr ? (
+              <div className={`translation${tr.failed ? ' failed' : ''}`} data-testid="translation" aria-live="polite">
+                <Icon name="languages" size={14} />
+                <span className="translation-text">{tr.pending ? t('assistant.translating') : tr.text}</span>
+                {!tr.pending ? (
+                  <button type="button" className="icon-button tiny" onClick={() => ctx.onDismissTranslation(m.seq)} aria-label={t('assistant.hideTranslation')} title={t('assistant.hideTranslation')}>
+                    <Icon name="close" size={13} />
+                  </button>
+                ) : null}
+              </div>
+            ) : null}
           </div>
           {!recalled ? (
             <div className="msg-actions">

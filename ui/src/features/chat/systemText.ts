@@ -47,6 +47,8 @@ export function systemText(ev: SystemEvent, name: (id: number) => string, t: I18
       return ev.nickname ? t('system.nicknameSet', { user: who(ev.user_id), nickname: ev.nickname }) : t('system.nicknameCleared', { user: who(ev.user_id) });
     case 'group_dissolved':
       return t('system.groupDissolved', { by: who(ev.by) });
+    case 'assistant_changed':
+      return ev.on ? t('system.assistantOn', { by: who(ev.by) }) : t('system.assistantOff', { by: who(ev.by) });
     default:
       return t('system.unknown');
   }

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { Member, Message, Target } from '../../client';
 import { useChat, usePeople, useServices } from '../../app/services';
+import { canRecord, UploadTray, useAttach, VoiceRecorder } from './Attachments';
 import { useI18n } from '../../i18n';
 import { Avatar } from '../../ui/Avatar';
 import { Icon } from '../../ui/Icon';
@@ -38,8 +39,11 @@ export function Composer({
   onSent: (clientMsgId: string) => void;
 }) {
   const { t } = useI18n();
-  const { client } = useServices();
+  const { client, media } = useServices();
   const people = usePeople();
+  const attach = useAttach(target, draftKey, replyTo?.seq ?? null);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const [recording, setRecording] = useState(false);
   const maxChars = useChat((s) => s.limits?.max_text_chars ?? 4000);
   const [text, setText] = useState(() => drafts.get(draftKey) ?? '');
   const [emojiOpen, setEmojiOpen] = useState(false);
@@ -168,6 +172,14 @@ export function Composer({
     }
   };
 
+  const onPaste = (e: React.ClipboardEvent<HTMLTextAreaElement>) => {
+    const files = Array.from(e.clipboardData?.files ?? []);
+    if (!files.length) return;
+    e.preventDefault();
+    attach(files);
+    onCancelReply();
+  };
+
   const replyName = replyTo ? people.name(replyTo.sender_id, conversationId ?? undefined) : '';
   const listId = 'mention-list';
 
@@ -206,7 +218,43 @@ export function Composer({
           ))}
         </ul>
       ) : null}
+      <UploadTray conversationKey={draftKey} />
+      {recording ? (
+        <VoiceRecorder
+          onClose={() => setRecording(false)}
+          onSend={(blob) => {
+            setRecording(false);
+            media.add(blob, t('media.voiceFileName'), target, draftKey, { kind: 'voice', replyTo: replyTo?.seq ?? null });
+            onCancelReply();
+          }}
+        />
+      ) : (
       <div className="composer">
+        <input
+          ref={fileInput}
+          type="file"
+          multiple
+          hidden
+          data-testid="file-input"
+          onChange={(e) => {
+            const files = Array.from(e.target.files ?? []);
+            e.target.value = '';
+            if (files.length) {
+              attach(files);
+              onCancelReply();
+            }
+          }}
+        />
+        <button
+          type="button"
+          className="icon-button"
+          aria-label={t('media.attach')}
+          title={t('media.attach')}
+          data-testid="attach"
+          onClick={() => fileInput.current?.click()}
+        >
+          <Icon name="paperclip" size={21} />
+        </button>
         <div className="emoji-anchor">
           <button
             type="button"
@@ -248,6 +296,7 @@ export function Composer({
             if (conversationId != null && e.target.value.trim()) client.typing(conversationId);
           }}
           onKeyDown={onKeyDown}
+          onPaste={onPaste}
           onClick={(e) => updateQuery(text, e.currentTarget.selectionStart)}
           onBlur={() => setTimeout(() => setQuery(null), 150)}
         />
@@ -256,18 +305,25 @@ export function Composer({
             {Array.from(text).length}/{maxChars}
           </span>
         ) : null}
-        <button
-          type="button"
-          className="send-button"
-          onClick={send}
-          disabled={!trimmed || tooLong}
-          aria-label={t('composer.send')}
-          title={t('composer.sendHint')}
-          data-testid="send"
-        >
-          <Icon name="send" size={20} />
-        </button>
+        {!trimmed && canRecord() ? (
+          <button type="button" className="send-button mic" onClick={() => setRecording(true)} aria-label={t('media.recordVoice')} title={t('media.recordVoice')} data-testid="record">
+            <Icon name="mic" size={20} />
+          </button>
+        ) : (
+          <button
+            type="button"
+            className="send-button"
+            onClick={send}
+            disabled={!trimmed || tooLong}
+            aria-label={t('composer.send')}
+            title={t('composer.sendHint')}
+            data-testid="send"
+          >
+            <Icon name="send" size={20} />
+          </button>
+        )}
       </div>
+      )}
     </div>
   );
 }

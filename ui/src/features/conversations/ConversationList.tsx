@@ -206,7 +206,7 @@ const ConversationItem = memo(function ConversationItem({ entry, active, onOpen 
         data-conversation-id={s.id}
         aria-label={[title, unreadLabel, s.mentioned ? t('chats.mentioned') : '', s.muted ? t('chats.muted') : ''].filter(Boolean).join(', ')}
       >
-        <Avatar id={group ? -s.id : (s.peer?.id ?? s.id)} name={title} group={group} />
+        <Avatar id={group ? -s.id : (s.peer?.id ?? s.id)} name={title} group={group} bot={!group && !!s.peer?.is_bot} />
         <span className="conv-body">
           <span className="conv-top">
             {group ? <Icon name="users" size={14} className="conv-kind" /> : null}

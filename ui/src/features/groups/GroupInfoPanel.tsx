@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import type { JoinPolicy, Member, Role } from '../../client';
 import { conversationTitle } from '../../client/store';
 import { useNavigation } from '../../app/navigation';
-import { useChat, useGroups, usePeople, useServices } from '../../app/services';
+import { useAssistant, useChat, useGroups, usePeople, useServices } from '../../app/services';
 import { useI18n, type MessageKey } from '../../i18n';
 import { Avatar } from '../../ui/Avatar';
 import { Icon } from '../../ui/Icon';
@@ -18,6 +18,7 @@ const ROLE_RANK: Record<Role, number> = { owner: 2, admin: 1, member: 0 };
 export function GroupInfoPanel({ conversationId, onClose }: { conversationId: number; onClose: () => void }) {
   const { t, tn } = useI18n();
   const { client } = useServices();
+  const assistantConfigured = !!useAssistant().status?.configured;
   const groups = useGroups();
   const people = usePeople();
   const nav = useNavigation();
@@ -70,7 +71,7 @@ export function GroupInfoPanel({ conversationId, onClose }: { conversationId: nu
     }
   };
 
-  const update = (patch: { name?: string; announcement?: string; join_policy?: JoinPolicy; mute_all?: boolean }) =>
+  const update = (patch: { name?: string; announcement?: string; join_policy?: JoinPolicy; mute_all?: boolean; assistant_enabled?: boolean }) =>
     run(async () => {
       const next = await client.request('group_update', { conversation_id: conversationId, ...patch });
       groups.set(next);
@@ -296,6 +297,24 @@ export function GroupInfoPanel({ conversationId, onClose }: { conversationId: nu
                   <input type="checkbox" className="switch" checked={info?.mute_all ?? false} onChange={(e) => void update({ mute_all: e.target.checked })} />
                 </label>
               </li>
+              {assistantConfigured ? (
+                <li>
+                  <label className="settings-row">
+                    <Icon name="sparkles" size={18} />
+                    <span className="settings-row-label">
+                      {t('group.assistantEnabled')}
+                      <span className="settings-row-hint">{t('group.assistantEnabledHint')}</span>
+                    </span>
+                    <input
+                      type="checkbox"
+                      className="switch"
+                      checked={info?.assistant_enabled ?? false}
+                      onChange={(e) => void update({ assistant_enabled: e.target.checked })}
+                      data-testid="assistant-enabled"
+                    />
+                  </label>
+                </li>
+              ) : null}
               <li className="settings-row static column">
                 <span className="settings-row-top">
                   <Icon name="link" size={18} />

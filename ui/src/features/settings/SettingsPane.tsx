@@ -10,6 +10,7 @@ import { errorText } from '../../ui/errors';
 import { formatDateTime } from '../../ui/format';
 import { useSession } from '../auth/SessionContext';
 import { usePrefs, type Theme } from './preferences';
+import { DesktopSettings } from '../../desktop/DesktopSettings';
 
 const PAGES: Array<{ id: string; icon: IconName; label: MessageKey }> = [
   { id: 'profile', icon: 'user', label: 'settings.profile' },
@@ -259,6 +260,7 @@ function NotificationsPage() {
         ) : null}
         <p className="muted small">{t('settings.mutedHint')}</p>
       </section>
+      <DesktopSettings />
     </>
   );
 }

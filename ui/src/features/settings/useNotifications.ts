@@ -5,6 +5,7 @@ import { useNavigation } from '../../app/navigation';
 import { useI18n } from '../../i18n';
 import { previewText } from '../conversations/preview';
 import { usePrefs } from './preferences';
+import { isDesktop } from '../../desktop/ipc';
 
 function beep(): void {
   try {
@@ -50,7 +51,8 @@ export function useNotifications(): void {
         const viewing = chat && 'conversation' in chat && chat.conversation === m.conversation_id && document.visibilityState === 'visible';
         if (viewing) return;
         if (p.sound) beep();
-        if (!p.notify || typeof Notification === 'undefined' || Notification.permission !== 'granted' || document.visibilityState === 'visible') return;
+        // In the desktop app the native notification comes from the shell (useDesktop).
+        if (isDesktop() || !p.notify || typeof Notification === 'undefined' || Notification.permission !== 'granted' || document.visibilityState === 'visible') return;
         const title = conversationTitle(conv.summary);
         const sender = ppl.name(m.sender_id, m.conversation_id);
         const text = p.notifyPreview ? previewText(m, l.t, (id) => ppl.name(id, m.conversation_id), client.me) : l.t('notify.newMessage');
