@@ -562,66 +562,6 @@ impl Client {
             query: query.into(),
             after: None,
             limit: None,
-    // ---- media -------------------------------------------------------------------------
-
-    /// Upload a file from disk, streamed (never read into memory whole). `kind` declares what
-    /// it is (the server refuses a declaration the content contradicts); `None` lets the
-    /// server decide from the content. The answer's `content` can be sent with
-    /// [`Client::send_media`].
-    pub async fn upload_file(
-        &self,
-        path: &std::path::Path,
-        kind: Option<MediaKind>,
-    ) -> Result<UploadResponse> {
-        let file = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| Error::Io(e.to_string()))?;
-        let length = file
-            .metadata()
-            .await
-            .map_err(|e| Error::Io(e.to_string()))?
-            .len();
-        let name = path.file_name().and_then(|n| n.to_str());
-        let body = reqwest::Body::wrap_stream(file_stream(file));
-        crate::http::upload(
-            &self.inner.endpoint,
-            &self.inner.token,
-            body,
-            Some(length),
-            name,
-            kind,
-        )
-        .await
-    }
-
-    /// Upload bytes held in memory, under an optional file name.
-    pub async fn upload_bytes(
-        &self,
-        bytes: Vec<u8>,
-        name: Option<&str>,
-        kind: Option<MediaKind>,
-    ) -> Result<UploadResponse> {
-        let length = bytes.len() as u64;
-        crate::http::upload(
-            &self.inner.endpoint,
-            &self.inner.token,
-            bytes.into(),
-            Some(length),
-            name,
-            kind,
-        )
-        .await
-    }
-
-    /// Send an uploaded blob as a message (the `content` of an [`UploadResponse`]).
-    pub async fn send_media(&self, to: Target, content: Content) -> Result<SendResponse> {
-        self.send(SendRequest {
-            to,
-            client_msg_id: new_client_msg_id(),
-            content,
-            reply_to: None,
-            mentions: Vec::new(),
-            mention_all: false,
         })
         .await
     }
@@ -673,12 +613,6 @@ impl Client {
         self.request_empty(Request::FriendRemark(SetFriendRemark {
             user_id,
             remark: remark.into(),
-    /// A short-lived signed path for a blob (or its thumbnail), for tags and links that cannot
-    /// send a token. Relative to the server's base URL.
-    pub async fn media_url(&self, media_id: &str, thumbnail: bool) -> Result<MediaUrlResponse> {
-        self.request(Request::MediaUrl(MediaUrlRequest {
-            media_id: media_id.to_string(),
-            thumbnail,
         }))
         .await
     }
@@ -913,6 +847,82 @@ impl Client {
             }))
             .await?;
         Ok(answer.invite_code)
+    }
+
+    // ---- media -------------------------------------------------------------------------
+
+    /// Upload a file from disk, streamed (never read into memory whole). `kind` declares what
+    /// it is (the server refuses a declaration the content contradicts); `None` lets the
+    /// server decide from the content. The answer's `content` can be sent with
+    /// [`Client::send_media`].
+    pub async fn upload_file(
+        &self,
+        path: &std::path::Path,
+        kind: Option<MediaKind>,
+    ) -> Result<UploadResponse> {
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| Error::Io(e.to_string()))?;
+        let length = file
+            .metadata()
+            .await
+            .map_err(|e| Error::Io(e.to_string()))?
+            .len();
+        let name = path.file_name().and_then(|n| n.to_str());
+        let body = reqwest::Body::wrap_stream(file_stream(file));
+        crate::http::upload(
+            &self.inner.endpoint,
+            &self.inner.token,
+            body,
+            Some(length),
+            name,
+            kind,
+        )
+        .await
+    }
+
+    /// Upload bytes held in memory, under an optional file name.
+    pub async fn upload_bytes(
+        &self,
+        bytes: Vec<u8>,
+        name: Option<&str>,
+        kind: Option<MediaKind>,
+    ) -> Result<UploadResponse> {
+        let length = bytes.len() as u64;
+        crate::http::upload(
+            &self.inner.endpoint,
+            &self.inner.token,
+            bytes.into(),
+            Some(length),
+            name,
+            kind,
+        )
+        .await
+    }
+
+    /// Send an uploaded blob as a message (the `content` of an [`UploadResponse`]).
+    pub async fn send_media(&self, to: Target, content: Content) -> Result<SendResponse> {
+        self.send(SendRequest {
+            to,
+            client_msg_id: new_client_msg_id(),
+            content,
+            reply_to: None,
+            mentions: Vec::new(),
+            mention_all: false,
+        })
+        .await
+    }
+
+    /// A short-lived signed path for a blob (or its thumbnail), for tags and links that cannot
+    /// send a token. Relative to the server's base URL.
+    pub async fn media_url(&self, media_id: &str, thumbnail: bool) -> Result<MediaUrlResponse> {
+        self.request(Request::MediaUrl(MediaUrlRequest {
+            media_id: media_id.to_string(),
+            thumbnail,
+        }))
+        .await
+    }
+
     /// Download a blob (or its thumbnail) into `dest`, streamed; returns the byte count.
     pub async fn download(
         &self,
