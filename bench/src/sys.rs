@@ -142,13 +142,32 @@ pub struct CpuSnap {
     own: f64,
     relay: f64,
     server: Option<f64>,
+    machine: Option<f64>,
+}
+
+/// CPU seconds the whole machine spent busy (everything but idle and I/O wait), all cores.
+pub fn machine_busy_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<f64> = line
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal …
+    let total: f64 = v.iter().take(8).sum();
+    let idle = v.get(3)? + v.get(4).unwrap_or(&0.0);
+    Some((total - idle) / clock_ticks())
 }
 
 /// CPU use over a window, in percent of one core (the machine has `nproc` × 100).
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, serde::Deserialize)]
 pub struct CpuUsage {
     pub gen_cpu_pct: f64,
     pub server_cpu_pct: Option<f64>,
+    /// Every process on the machine, the generator and server included (at most nproc × 100):
+    /// shows when the machine itself was saturated.
+    #[serde(default)]
+    pub machine_cpu_pct: Option<f64>,
 }
 
 impl CpuProbe {
@@ -167,6 +186,7 @@ impl CpuProbe {
             } else {
                 self.server_pid.and_then(proc_cpu_secs)
             },
+            machine: machine_busy_secs(),
         }
     }
 
@@ -176,6 +196,10 @@ impl CpuProbe {
         CpuUsage {
             gen_cpu_pct: round1(100.0 * own / wall),
             server_cpu_pct: match (a.server, b.server) {
+                (Some(x), Some(y)) => Some(round1(100.0 * (y - x) / wall)),
+                _ => None,
+            },
+            machine_cpu_pct: match (a.machine, b.machine) {
                 (Some(x), Some(y)) => Some(round1(100.0 * (y - x) / wall)),
                 _ => None,
             },
@@ -273,5 +297,6 @@ mod tests {
         assert!(rss_kib(None).unwrap() > 0);
         assert!(self_cpu_secs() >= 0.0);
         assert!(proc_cpu_secs(std::process::id()).is_some());
+        assert!(machine_busy_secs().is_some());
     }
 }

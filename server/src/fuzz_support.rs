@@ -63,7 +63,8 @@ impl Dispatcher {
             let store = std::sync::Arc::new(SqliteStore::open(&config.data_dir).expect("store"));
             let hub = std::sync::Arc::new(Hub::default());
             let broker = std::sync::Arc::new(LocalBroker::new(hub.clone()));
-            let conversations = std::sync::Arc::new(crate::conversations::ConversationCache::default());
+            let conversations =
+                std::sync::Arc::new(crate::conversations::ConversationCache::default());
             let dir = config.data_dir.clone();
             let ports = crate::state::Ports {
                 store,

@@ -103,7 +103,10 @@ async fn api_key(
 ) -> anyhow::Result<()> {
     use confab_proto::integration::{CreateApiKey, Scope};
     use confab_server::integration::keys;
-    let store = confab_server::store::sqlite::SqliteStore::open(&config.data_dir)?;
+    // The configured store: SQLite in the data directory, or PostgreSQL.
+    let opened = confab_server::store::Opened::open(config).await?;
+    let store = opened.store();
+    let store = &*store;
     let result = match command {
         ApiKeyCommand::Create { name, scopes } => {
             let scopes = scopes
@@ -116,7 +119,7 @@ async fn api_key(
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let created = keys::create(&store, CreateApiKey { name, scopes }).await?;
+            let created = keys::create(store, CreateApiKey { name, scopes }).await?;
             println!("id:     {}", created.key.id);
             println!("scopes: {}", scope_list(&created.key.scopes));
             println!("secret: {}", created.secret);
@@ -124,7 +127,7 @@ async fn api_key(
             Ok(())
         }
         ApiKeyCommand::List => {
-            let keys = keys::list(&store).await?;
+            let keys = keys::list(store).await?;
             println!(
                 "{:<6} {:<14} {:<9} {:<40} name",
                 "id", "prefix", "state", "scopes"
@@ -147,12 +150,12 @@ async fn api_key(
             Ok(())
         }
         ApiKeyCommand::Revoke { id } => {
-            keys::revoke(&store, id).await?;
+            keys::revoke(store, id).await?;
             println!("revoked API key {id}");
             Ok(())
         }
     };
-    store.close();
+    opened.close().await;
     result
 }
 

@@ -7,8 +7,8 @@ use confab_proto::{DeviceId, Millis, UserId};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::blobs::BlobStore;
 use crate::assistant::Assistant;
+use crate::blobs::BlobStore;
 use crate::broker::Broker;
 use crate::config::Config;
 use crate::conversations::ConversationCache;

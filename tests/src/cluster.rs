@@ -129,6 +129,12 @@ impl Cluster {
             nats_url: Some(self.services.nats_url.clone()),
             nats_subject_prefix: self.prefix.clone(),
             node_id: Some(format!("node{i}")),
+            // One address registers and connects hundreds of users: limits off, as in TestServer.
+            rate_requests_per_connection: 0,
+            rate_sends_per_user: 0,
+            rate_connects_per_ip: 0,
+            rate_registrations_per_ip: 0,
+            max_connections_per_ip: 0,
             ..Config::default()
         }
     }

@@ -803,6 +803,10 @@ async fn the_cli_asks_summarizes_and_translates() {
 
 #[tokio::test]
 async fn shutdown_stops_a_reply_in_progress_and_stores_it() {
+    if confab_tests::postgres_backend() {
+        println!("SKIPPED on PostgreSQL: this test reads or reopens the SQLite data directory");
+        return;
+    }
     let fake = Fake::start().await;
     let mut server = fake
         .server(|c| c.assistant.stream_idle_timeout_ms = 60_000)

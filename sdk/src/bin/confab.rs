@@ -1568,7 +1568,6 @@ impl App {
         }
     }
 
-
     async fn listen(&self, count: Option<usize>, timeout: Option<f64>) -> CliResult {
         let timeout = match timeout {
             Some(secs) if secs.is_finite() && secs >= 0.0 => Some(Duration::from_secs_f64(secs)),
@@ -2089,6 +2088,11 @@ async fn describe_system(names: &mut Names, event: &SystemEvent) -> String {
         SystemEvent::GroupDissolved { by } => {
             format!("group dissolved by {}", names.get(*by).await)
         }
+        SystemEvent::AssistantChanged { by, on } => format!(
+            "{} turned the AI assistant {}",
+            names.get(*by).await,
+            if *on { "on" } else { "off" }
+        ),
         other => {
             let event = serde_json::to_value(other).unwrap_or_default();
             let kind = event["kind"].as_str().unwrap_or("event");
@@ -2661,7 +2665,8 @@ mod tests {
             | SystemEvent::MemberMuted { .. }
             | SystemEvent::MuteAllChanged { .. }
             | SystemEvent::NicknameChanged { .. }
-            | SystemEvent::GroupDissolved { .. } => {}
+            | SystemEvent::GroupDissolved { .. }
+            | SystemEvent::AssistantChanged { .. } => {}
         }
     }
 
@@ -2818,6 +2823,7 @@ mod tests {
             display_name: "Bob".into(),
             avatar: None,
             status_text: None,
+            is_bot: false,
         };
         let alice = UserPublic {
             id: 1,

@@ -13,6 +13,7 @@ use confab_proto::{
 
 pub mod postgres;
 mod postgres_groups;
+mod postgres_integration;
 pub mod sqlite;
 mod sqlite_groups;
 mod sqlite_integration;

@@ -15,6 +15,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use confab_proto::integration::{ApiKeyInfo, Delivery, WebhookInfo};
 use confab_proto::{
     Content, ConversationId, ConversationKind, ConversationSummary, DeviceId, DirectPolicy, Friend,
     FriendRequest, GroupInfo, JoinRequest, Member, Message, Millis, Seq, SystemEvent,
@@ -26,10 +27,14 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
 use super::postgres_groups as groups;
+use super::postgres_integration as integration;
 use super::sqlite::{direct_policy_of, join_policy_of, role_of};
 use super::*;
 
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/postgres/0001_init.sql"),
+    include_str!("../../../migrations/postgres/0002_assistant.sql"),
+];
 /// Serializes migrations when several nodes start at once.
 const MIGRATION_LOCK: i64 = 0x436f_6e66_6162; // "Confab"
 
@@ -58,7 +63,7 @@ impl From<tokio_postgres::Error> for StoreError {
     }
 }
 
-fn pg_error(e: tokio_postgres::Error) -> StoreError {
+pub(super) fn pg_error(e: tokio_postgres::Error) -> StoreError {
     match e.code() {
         // No answer from the server at all: the connection is gone.
         None => StoreError::Unavailable(match std::error::Error::source(&e) {
@@ -78,7 +83,7 @@ fn pg_error(e: tokio_postgres::Error) -> StoreError {
     }
 }
 
-fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
+pub(super) fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&SqlState::UNIQUE_VIOLATION)
 }
 
@@ -231,7 +236,7 @@ impl PostgresStore {
 // ---- row mapping ----
 
 pub(super) const USER_COLS: &str =
-    "id, username, display_name, avatar, status_text, password_hash, last_seen";
+    "id, username, display_name, avatar, status_text, password_hash, last_seen, is_bot";
 
 fn user_row(r: &Row) -> StoreResult<UserRecord> {
     Ok(UserRecord {
@@ -241,6 +246,7 @@ fn user_row(r: &Row) -> StoreResult<UserRecord> {
             display_name: r.try_get(2)?,
             avatar: r.try_get(3)?,
             status_text: r.try_get(4)?,
+            is_bot: r.try_get(7)?,
         },
         password_hash: r.try_get(5)?,
         last_seen: r.try_get(6)?,
@@ -288,6 +294,8 @@ fn message_row(r: &Row) -> StoreResult<Message> {
     })
 }
 
+/// A user from the first five columns (`id, username, display_name, avatar, status_text`) and
+/// the column named `is_bot`.
 pub(super) fn public_row(r: &Row) -> StoreResult<UserPublic> {
     Ok(UserPublic {
         id: r.try_get(0)?,
@@ -295,14 +303,20 @@ pub(super) fn public_row(r: &Row) -> StoreResult<UserPublic> {
         display_name: r.try_get(2)?,
         avatar: r.try_get(3)?,
         status_text: r.try_get(4)?,
+        is_bot: r.try_get("is_bot")?,
     })
 }
 
 fn content_kind(content: &Content) -> &'static str {
     match content {
-        Content::Text { .. } => "text",
+        // Assistant replies count as text: unread, mentions and previews treat them alike.
+        Content::Text { .. } | Content::Assistant(_) => "text",
         Content::System(_) => "system",
         Content::Recalled => "recalled",
+        Content::Image { .. } => "image",
+        Content::File { .. } => "file",
+        Content::Voice { .. } => "voice",
+        Content::Video { .. } => "video",
     }
 }
 
@@ -327,7 +341,7 @@ pub(super) async fn public_user<C: GenericClient>(
 ) -> StoreResult<Option<UserPublic>> {
     query_opt(
         c,
-        "SELECT id, username, display_name, avatar, status_text FROM users WHERE id = $1",
+        "SELECT id, username, display_name, avatar, status_text, is_bot FROM users WHERE id = $1",
         &[&id],
     )
     .await?
@@ -386,6 +400,15 @@ pub(super) async fn insert_message<C: GenericClient>(
             pg_error(e)
         }
     })?;
+    if let Some(media) = m.content.media() {
+        execute(
+            c,
+            "INSERT INTO message_media (media_id, conversation_id, seq) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            &[&media.id, &m.conversation_id, &seq],
+        )
+        .await?;
+    }
     Ok(Message {
         conversation_id: m.conversation_id,
         seq,
@@ -610,6 +633,58 @@ impl Store for PostgresStore {
                 display_name: user.display_name,
                 avatar: None,
                 status_text: None,
+                is_bot: false,
+            })
+        })
+        .await
+    }
+
+    async fn ensure_bot(
+        &self,
+        username: &str,
+        display_name: &str,
+        now: Millis,
+    ) -> StoreResult<UserPublic> {
+        self.run(async {
+            let mut c = self.client().await?;
+            let tx = c.transaction().await?;
+            // The password hash '!' matches no password: nobody logs in as the bot.
+            execute(
+                &tx,
+                "INSERT INTO users (username, password_hash, display_name, created_at,
+                                    direct_policy, is_bot)
+                 VALUES ($1, '!', $2, $3, 'anyone', TRUE)
+                 ON CONFLICT (lower(username)) DO NOTHING",
+                &[&username, &display_name, &now],
+            )
+            .await?;
+            // Locked, so nodes starting together rename it one at a time.
+            let user = user_row(
+                &query_one(
+                    &tx,
+                    &format!(
+                        "SELECT {USER_COLS} FROM users WHERE lower(username) = lower($1)
+                         FOR UPDATE"
+                    ),
+                    &[&username],
+                )
+                .await?,
+            )?;
+            if !user.public.is_bot {
+                return Err(StoreError::Conflict("username"));
+            }
+            if user.public.display_name != display_name {
+                execute(
+                    &tx,
+                    "UPDATE users SET display_name = $2 WHERE id = $1",
+                    &[&user.public.id, &display_name],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(UserPublic {
+                display_name: display_name.to_owned(),
+                ..user.public
             })
         })
         .await
@@ -651,7 +726,7 @@ impl Store for PostgresStore {
             let c = self.client().await?;
             query(
                 &c,
-                "SELECT id, username, display_name, avatar, status_text FROM users
+                "SELECT id, username, display_name, avatar, status_text, is_bot FROM users
                  WHERE id = ANY($1)",
                 &[&ids],
             )
@@ -916,7 +991,8 @@ impl Store for PostgresStore {
             let c = self.client().await?;
             let Some(r) = query_opt(
                 &c,
-                "SELECT kind, name, join_policy, mute_all, dissolved_at IS NOT NULL
+                "SELECT kind, name, join_policy, mute_all, dissolved_at IS NOT NULL,
+                        assistant_enabled
                  FROM conversations WHERE id = $1",
                 &[&id],
             )
@@ -948,6 +1024,7 @@ impl Store for PostgresStore {
                 join_policy: join_policy_of(&r.try_get::<_, String>(2)?),
                 mute_all: r.try_get(3)?,
                 dissolved: r.try_get(4)?,
+                assistant_enabled: r.try_get(5)?,
             }))
         })
         .await
@@ -1055,7 +1132,7 @@ impl Store for PostgresStore {
                 &c,
                 "SELECT m.role, m.joined_at, m.read_seq,
                         u.id, u.username, u.display_name, u.avatar, u.status_text,
-                        m.nickname, m.muted_until
+                        m.nickname, m.muted_until, u.is_bot
                  FROM members m JOIN users u ON u.id = m.user_id
                  WHERE m.conversation_id = $1 AND m.left_seq IS NULL AND m.user_id > $2
                  ORDER BY m.user_id LIMIT $3",
@@ -1074,6 +1151,7 @@ impl Store for PostgresStore {
                         display_name: r.try_get(5)?,
                         avatar: r.try_get(6)?,
                         status_text: r.try_get(7)?,
+                        is_bot: r.try_get(10)?,
                     },
                     nickname: r.try_get(8)?,
                     muted_until: r.try_get(9)?,
@@ -1641,6 +1719,353 @@ impl Store for PostgresStore {
             .await?;
             tx.commit().await?;
             Ok(Ok(event))
+        })
+        .await
+    }
+    // Integration.
+    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKeyInfo> {
+        self.run(async {
+            let c = self.client().await?;
+            integration::create_api_key(&c, key).await
+        })
+        .await
+    }
+
+    async fn api_key_by_prefix(&self, prefix: &str) -> StoreResult<Option<ApiKeyRecord>> {
+        self.run(async {
+            let c = self.client().await?;
+            integration::api_key_by_prefix(&c, prefix).await
+        })
+        .await
+    }
+
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKeyInfo>> {
+        self.run(async {
+            let c = self.client().await?;
+            integration::list_api_keys(&c).await
+        })
+        .await
+    }
+
+    async fn revoke_api_key(&self, id: i64, at: Millis) -> StoreResult<bool> {
+        self.run(async {
+            let c = self.client().await?;
+            integration::revoke_api_key(&c, id, at).await
+        })
+        .await
+    }
+
+    async fn touch_api_key(&self, id: i64, at: Millis) -> StoreResult<()> {
+        self.run(async {
+            let c = self.client().await?;
+            integration::touch_api_key(&c, id, at).await
+        })
+        .await
+    }
+
+    async fn import_user(
+        &self,
+        user: NewUser,
+        external_id: Option<String>,
+        bot: bool,
+    ) -> StoreResult<(UserPublic, bool)> {
+        self.run(async {
+            let mut c = self.client().await?;
+            let ext = external_id.as_deref();
+            let tx = c.transaction().await?;
+            if let Some(existing) = integration::imported(&tx, ext).await? {
+                return Ok((existing, false));
+            }
+            match integration::insert_imported_user(&tx, &user, ext, bot).await {
+                Ok(created) => {
+                    tx.commit().await?;
+                    Ok((created, true))
+                }
+                // Another import may have committed meanwhile (on any node): if it was this
+                // external id, it is the original, as on SQLite where the check above would
+                // have seen it.
+                Err(StoreError::Conflict(what)) => {
+                    tx.rollback().await?;
+                    match integration::imported(&c, ext).await? {
+                        Some(existing) => Ok((existing, false)),
+                        None => Err(StoreError::Conflict(what)),
+                    }
+                }
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+
+    async fn integration_user(&self, id: UserId) -> StoreResult<IntegrationUserRecord> {
+        self.run(async {
+            let c = self.client().await?;
+            integration::integration_user(&c, id).await
+        })
+        .await
+    }
+
+    async fn set_user_disabled(
+        &self,
+        id: UserId,
+        disabled: bool,
+        at: Millis,
+    ) -> StoreResult<Vec<DeviceId>> {
+        self.run(async {
+            let mut c = self.client().await?;
+            let tx = c.transaction().await?;
+            let revoked = integration::set_user_disabled(&tx, id, disabled, at).await?;
+            tx.commit().await?;
+            Ok(revoked)
+        })
+        .await
+    }
+
+    async fn create_webhook(&self, hook: NewWebhook) -> StoreResult<WebhookInfo> {
+        self.run(async {
+            let c = self.client().await?;
+            integration::create_webhook(&c, hook).await
+        })
+        .await
+    }
+
+    async fn webhooks(&self) -> StoreResult<Vec<WebhookRecord>> {
+        self.run(async {
+            let c = self.client().await?;
+            integration::webhooks(&c).await
+        })
+        .await
+    }
+
+    async fn delete_webhook(&self, id: i64) -> StoreResult<bool> {
+        self.run(async {
+            let mut c = self.client().await?;
+            let tx = c.transaction().await?;
+            let deleted = integration::delete_webhook(&tx, id).await?;
+            tx.commit().await?;
+            Ok(deleted)
+        })
+        .await
+    }
+
+    async fn create_delivery(&self, delivery: NewDelivery) -> StoreResult<i64> {
+        self.run(async {
+            let c = self.client().await?;
+            integration::create_delivery(&c, delivery).await
+        })
+        .await
+    }
+
+    async fn update_delivery(&self, attempt: DeliveryAttempt) -> StoreResult<()> {
+        self.run(async {
+            let c = self.client().await?;
+            integration::update_delivery(&c, attempt).await
+        })
+        .await
+    }
+
+    async fn pending_deliveries(&self, limit: u32) -> StoreResult<Vec<PendingDelivery>> {
+        self.run(async {
+            let c = self.client().await?;
+            integration::pending_deliveries(&c, limit).await
+        })
+        .await
+    }
+
+    async fn deliveries(
+        &self,
+        webhook_id: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<(Vec<Delivery>, bool)> {
+        self.run(async {
+            let c = self.client().await?;
+            integration::deliveries(&c, webhook_id, before, limit).await
+        })
+        .await
+    }
+
+    // Media.
+    async fn put_media(
+        &self,
+        media: MediaRecord,
+        uploader: UserId,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        let content = serde_json::to_string(&media.content)
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let size = media.size as i64;
+        self.run(async {
+            let mut c = self.client().await?;
+            let tx = c.transaction().await?;
+            let mut created = false;
+            for attempt in 0.. {
+                let n = execute(
+                    &tx,
+                    "INSERT INTO media (id, kind, mime, size, name, content, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (id) DO NOTHING",
+                    &[
+                        &media.id,
+                        &media.kind.as_str(),
+                        &media.mime,
+                        &size,
+                        &media.name,
+                        &content,
+                        &media.created_at,
+                    ],
+                )
+                .await?;
+                if n == 1 {
+                    created = true;
+                    break;
+                }
+                // The row exists: hold it, so a release of its last reference waits for this
+                // commit (and then drops this upload with it, as on SQLite when it runs
+                // second)…
+                if query_opt(
+                    &tx,
+                    "SELECT 1 FROM media WHERE id = $1 FOR KEY SHARE",
+                    &[&media.id],
+                )
+                .await?
+                .is_some()
+                {
+                    break;
+                }
+                // …unless such a release deleted it meanwhile: then this upload is new again.
+                if attempt >= 2 {
+                    return Err(unavailable("media row keeps changing"));
+                }
+            }
+            execute(
+                &tx,
+                "INSERT INTO media_uploads (media_id, user_id, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (media_id, user_id) DO NOTHING",
+                &[&media.id, &uploader, &now],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(created)
+        })
+        .await
+    }
+
+    async fn media(&self, id: &str) -> StoreResult<Option<MediaRecord>> {
+        self.run(async {
+            let c = self.client().await?;
+            let Some(r) = query_opt(
+                &c,
+                "SELECT id, kind, mime, size, name, content, created_at FROM media WHERE id = $1",
+                &[&id],
+            )
+            .await?
+            else {
+                return Ok(None);
+            };
+            let kind: String = r.try_get(1)?;
+            let kind = MediaKind::parse(&kind)
+                .ok_or_else(|| StoreError::Backend(format!("unknown media kind {kind:?}")))?;
+            let content: String = r.try_get(5)?;
+            let content =
+                serde_json::from_str(&content).map_err(|e| StoreError::Backend(e.to_string()))?;
+            Ok(Some(MediaRecord {
+                id: r.try_get(0)?,
+                kind,
+                mime: r.try_get(2)?,
+                size: r.try_get::<_, i64>(3)? as u64,
+                name: r.try_get(4)?,
+                content,
+                created_at: r.try_get(6)?,
+            }))
+        })
+        .await
+    }
+
+    async fn media_uploaded_by(&self, id: &str, user: UserId) -> StoreResult<bool> {
+        self.run(async {
+            let c = self.client().await?;
+            Ok(query_one(
+                &c,
+                "SELECT EXISTS (SELECT 1 FROM media_uploads WHERE media_id = $1 AND user_id = $2)",
+                &[&id, &user],
+            )
+            .await?
+            .try_get(0)?)
+        })
+        .await
+    }
+
+    async fn media_access(&self, id: &str, user: UserId) -> StoreResult<bool> {
+        self.run(async {
+            let c = self.client().await?;
+            Ok(query_one(
+                &c,
+                "SELECT EXISTS (SELECT 1 FROM media_uploads WHERE media_id = $1 AND user_id = $2)
+                     OR EXISTS (SELECT 1 FROM message_media mm
+                                JOIN members m ON m.conversation_id = mm.conversation_id
+                                              AND m.user_id = $2
+                                WHERE mm.media_id = $1 AND m.left_seq IS NULL
+                                  AND mm.seq > m.joined_seq)",
+                &[&id, &user],
+            )
+            .await?
+            .try_get(0)?)
+        })
+        .await
+    }
+
+    async fn release_message_media(
+        &self,
+        id: ConversationId,
+        seq: Seq,
+    ) -> StoreResult<Vec<String>> {
+        self.run(async {
+            let mut c = self.client().await?;
+            let tx = c.transaction().await?;
+            let mut ids = query(
+                &tx,
+                "DELETE FROM message_media WHERE conversation_id = $1 AND seq = $2
+                 RETURNING media_id",
+                &[&id, &seq],
+            )
+            .await?
+            .iter()
+            .map(|r| r.try_get::<_, String>(0))
+            .collect::<Result<Vec<_>, _>>()?;
+            // Locked in one order, so two releases cannot deadlock.
+            ids.sort();
+            let mut unreferenced = Vec::new();
+            for media in ids {
+                // The row lock waits for a message or upload that is being stored with this
+                // blob (its foreign key holds the row), so the check below sees it; later ones
+                // wait for this transaction. On SQLite the single writer orders them.
+                query_opt(
+                    &tx,
+                    "SELECT 1 FROM media WHERE id = $1 FOR UPDATE",
+                    &[&media],
+                )
+                .await?;
+                let referenced: bool = query_one(
+                    &tx,
+                    "SELECT EXISTS (SELECT 1 FROM message_media WHERE media_id = $1)",
+                    &[&media],
+                )
+                .await?
+                .try_get(0)?;
+                if !referenced {
+                    execute(
+                        &tx,
+                        "DELETE FROM media_uploads WHERE media_id = $1",
+                        &[&media],
+                    )
+                    .await?;
+                    execute(&tx, "DELETE FROM media WHERE id = $1", &[&media]).await?;
+                    unreferenced.push(media);
+                }
+            }
+            tx.commit().await?;
+            Ok(unreferenced)
         })
         .await
     }

@@ -269,6 +269,15 @@ pub(super) async fn group_apply<C: GenericClient>(
             )
             .await?
         }
+        GroupChange::Assistant { by, on } => {
+            execute(
+                c,
+                "UPDATE conversations SET assistant_enabled = $2 WHERE id = $1",
+                &[&id, &on],
+            )
+            .await?;
+            event(c, id, by, SystemEvent::AssistantChanged { by, on }, now).await?
+        }
         GroupChange::MuteAll { by, on } => {
             execute(
                 c,
@@ -365,7 +374,7 @@ pub(super) async fn group_info<C: GenericClient>(
     let Some(r) = query_opt(
         c,
         "SELECT name, avatar, announcement, join_policy, mute_all, invite_code,
-                dissolved_at IS NOT NULL,
+                dissolved_at IS NOT NULL, assistant_enabled,
                 (SELECT COUNT(*) FROM members x WHERE x.conversation_id = c.id
                    AND x.left_seq IS NULL),
                 (SELECT user_id FROM members x WHERE x.conversation_id = c.id
@@ -386,8 +395,9 @@ pub(super) async fn group_info<C: GenericClient>(
         mute_all: r.try_get(4)?,
         invite_code: r.try_get(5)?,
         dissolved: r.try_get(6)?,
-        member_count: r.try_get::<_, i64>(7)? as u32,
-        owner_id: r.try_get::<_, Option<UserId>>(8)?.unwrap_or(0),
+        assistant_enabled: r.try_get(7)?,
+        member_count: r.try_get::<_, i64>(8)? as u32,
+        owner_id: r.try_get::<_, Option<UserId>>(9)?.unwrap_or(0),
         max_members: 0,
         my_role: None,
         my_remark: None,
@@ -421,7 +431,8 @@ pub(super) async fn join_requests<C: GenericClient>(
 ) -> StoreResult<Vec<JoinRequest>> {
     let rows = query(
         c,
-        "SELECT u.id, u.username, u.display_name, u.avatar, u.status_text, j.note, j.created_at
+        "SELECT u.id, u.username, u.display_name, u.avatar, u.status_text, j.note, j.created_at,
+                u.is_bot
          FROM join_requests j JOIN users u ON u.id = j.user_id
          WHERE j.conversation_id = $1 ORDER BY j.created_at",
         &[&id],
@@ -462,7 +473,7 @@ pub(super) async fn search_users<C: GenericClient>(
     let fetch = limit as i64 + 1;
     let mut users = query(
         c,
-        "SELECT id, username, display_name, avatar, status_text FROM users u
+        "SELECT id, username, display_name, avatar, status_text, is_bot FROM users u
          WHERE (username ILIKE $1 || '%' OR display_name ILIKE '%' || $1 || '%')
            AND id > $2
            AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = u.id AND b.blocked_id = $3)
@@ -533,7 +544,8 @@ pub(super) async fn make_friends<C: GenericClient>(
 pub(super) async fn friends<C: GenericClient>(c: &C, user: UserId) -> StoreResult<Vec<Friend>> {
     let mut out = query(
         c,
-        "SELECT u.id, u.username, u.display_name, u.avatar, u.status_text, f.remark, f.since
+        "SELECT u.id, u.username, u.display_name, u.avatar, u.status_text, f.remark, f.since,
+                u.is_bot
          FROM friends f JOIN users u ON u.id = f.friend_id WHERE f.user_id = $1
          ORDER BY f.friend_id",
         &[&user],
@@ -639,7 +651,7 @@ pub(super) async fn blocked_users<C: GenericClient>(
 ) -> StoreResult<Vec<UserPublic>> {
     query(
         c,
-        "SELECT u.id, u.username, u.display_name, u.avatar, u.status_text
+        "SELECT u.id, u.username, u.display_name, u.avatar, u.status_text, u.is_bot
          FROM blocks b JOIN users u ON u.id = b.blocked_id
          WHERE b.user_id = $1 ORDER BY b.created_at",
         &[&user],
