@@ -649,8 +649,10 @@ test('the assistant streams replies, stops, summarizes and translates', async ()
     await page.getByTestId('create-group-submit').click();
     await page.getByTestId('chat-title').filter({ hasText: 'Study group' }).waitFor();
     await page.getByTestId('toggle-info').click();
-    await page.getByTestId('assistant-enabled').check();
+    // The switch follows the server's answer, so click and wait for the group's system line.
+    await page.getByTestId('assistant-enabled').click();
     await page.locator('.system-line', { hasText: 'AI assistant on' }).waitFor();
+    assert.equal(await page.getByTestId('assistant-enabled').isChecked(), true);
     await snap(cleo, 'assistant-group-toggle');
     await page.keyboard.press('Escape');
     await page.getByTestId('composer-input').fill('@assistant hello group');
