@@ -165,17 +165,24 @@ impl Content {
     }
 }
 
+/// How many initial members a `group_created` event names.
+pub const GROUP_CREATED_LISTED: usize = 20;
+
 /// A change recorded in the conversation's sequence, so every device converges by syncing.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SystemEvent {
-    /// A group was created with these initial members.
+    /// A group was created. `members` lists the first [`GROUP_CREATED_LISTED`] initial
+    /// members (besides `by`), `member_count` counts them all: the event goes to every member,
+    /// and listing 10,000 ids in it would send each of them 60 KB.
     GroupCreated {
         by: UserId,
         name: String,
         members: Vec<UserId>,
+        #[serde(default)]
+        member_count: u32,
     },
     /// Users were added to the group (invited, or approved by `by`).
     MembersAdded {
@@ -245,6 +252,18 @@ pub enum SystemEvent {
         by: UserId,
         on: bool,
     },
+}
+
+impl SystemEvent {
+    /// The `group_created` event for a new group with these initial members (besides `by`).
+    pub fn group_created(by: UserId, name: &str, members: &[UserId]) -> SystemEvent {
+        SystemEvent::GroupCreated {
+            by,
+            name: name.to_owned(),
+            members: members.iter().take(GROUP_CREATED_LISTED).copied().collect(),
+            member_count: members.len() as u32,
+        }
+    }
 }
 
 /// A stored message, or a system event, at its place in a conversation.

@@ -194,7 +194,7 @@ pub async fn create_group(
         .await?;
     let id = event.conversation_id;
     tracing::info!(conversation_id = id, by = actor.user_id, "group created");
-    crate::groups::emit_membership(state, &event);
+    crate::groups::emit_created(state, &event, &members);
     let mut everyone = members;
     everyone.push(actor.user_id);
     state.broker.publish_group_change(

@@ -144,10 +144,8 @@ pub(crate) fn emit_membership(state: &AppState, event: &Message) {
         return;
     };
     let (kind, data) = match system {
-        S::GroupCreated { by, members, .. } => (
-            T::MemberJoined,
-            json!({ "conversation_id": id, "user_ids": members, "by": by, "created": true }),
-        ),
+        // The event names only the first few; `group_created` below sends them all.
+        S::GroupCreated { .. } => return,
         S::MembersAdded { by, user_ids } => (
             T::MemberJoined,
             json!({ "conversation_id": id, "user_ids": user_ids, "by": by }),
@@ -171,6 +169,18 @@ pub(crate) fn emit_membership(state: &AppState, event: &Message) {
         _ => return,
     };
     crate::integration::webhooks::emit(state, kind, data);
+}
+
+/// Tells webhooks about a new group's initial members, all of them.
+pub(crate) fn emit_created(state: &AppState, event: &Message, members: &[UserId]) {
+    use confab_proto::integration::WebhookEventType as T;
+    let data = serde_json::json!({
+        "conversation_id": event.conversation_id,
+        "user_ids": members,
+        "by": event.sender_id,
+        "created": true,
+    });
+    crate::integration::webhooks::emit(state, T::MemberJoined, data);
 }
 
 fn changed(state: &AppState, users: &[UserId], id: ConversationId) {

@@ -46,7 +46,8 @@ pub mod store;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
+use axum::serve::ListenerExt;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinHandle;
 
 use crate::blobs::{BlobStore, ObjectBlobStore};
@@ -58,6 +59,22 @@ use crate::gateway::hub::Hub;
 use crate::media::UrlSigner;
 use crate::state::{AppState, Ports};
 use crate::store::Opened;
+
+/// Pending connections the kernel queues before `accept`: a reconnect storm after a restart
+/// brings thousands at once, and the default of 128 drops the rest into SYN retries (a
+/// one-second stall each). The kernel caps it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
 
 /// A server listening on its socket.
 pub struct RunningServer {
@@ -81,7 +98,7 @@ impl RunningServer {
         };
         let media_signer = UrlSigner::load_or_create(&config.data_dir.join("media.key"))?;
         let media_tmp = media::prepare_tmp_dir(&config.data_dir)?;
-        let listener = TcpListener::bind(config.bind).await?;
+        let listener = listen(config.bind)?;
         let addr = listener.local_addr()?;
         let hub = Arc::new(Hub::default());
         let conversations = Arc::new(ConversationCache::default());
@@ -135,6 +152,10 @@ impl RunningServer {
             }
         });
         let task = tokio::spawn(async move {
+            // Frames are small and latency matters more than packet count: no Nagle delay.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(
                 listener,
                 app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -166,6 +166,52 @@ async fn a_retried_send_returns_the_same_seq_and_stores_once() {
 }
 
 #[tokio::test]
+async fn a_big_groups_creation_event_names_the_first_members_and_counts_them_all() {
+    let server = TestServer::open().await;
+    let owner = server.user("owner").await;
+    let mut ids = vec![];
+    for i in 0..24 {
+        ids.push(server.user(&format!("member{i:02}")).await.user.id);
+    }
+    let last = server.user("member24").await;
+    ids.push(last.user.id);
+    let member = connect(&server, &last.token).await;
+    let alice = connect(&server, &owner.token).await;
+    let group = alice.create_group("Big", ids.clone()).await.unwrap();
+    assert_eq!(group.member_count, 26);
+
+    let event = member.next_message(WAIT).await.unwrap();
+    let Content::System(SystemEvent::GroupCreated {
+        by,
+        members,
+        member_count,
+        ..
+    }) = event.content
+    else {
+        panic!("expected group_created, got {:?}", event.content);
+    };
+    assert_eq!(by, owner.user.id);
+    assert_eq!(
+        member_count, 25,
+        "every initial member but the owner is counted"
+    );
+    assert_eq!(members.len(), confab_proto::GROUP_CREATED_LISTED);
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert!(members.iter().all(|m| sorted.contains(m)));
+    // Everyone is a member all the same.
+    let listed = alice
+        .members(confab_proto::MembersRequest {
+            conversation_id: group.id,
+            after_user: None,
+            limit: Some(100),
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.members.len(), 26);
+}
+
+#[tokio::test]
 async fn group_members_get_each_message_once_and_outsiders_are_refused() {
     let server = TestServer::open().await;
     let a = server.user("alice").await;

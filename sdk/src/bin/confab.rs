@@ -2009,13 +2009,23 @@ async fn describe(names: &mut Names, message: &Message) -> String {
 #[allow(unreachable_patterns)]
 async fn describe_system(names: &mut Names, event: &SystemEvent) -> String {
     match event {
-        SystemEvent::GroupCreated { by, name, members } => {
+        SystemEvent::GroupCreated {
+            by,
+            name,
+            members,
+            member_count,
+        } => {
             let by = names.get(*by).await;
             if members.is_empty() {
                 format!("{by} created the group \"{name}\"")
             } else {
-                let members = names.list(members).await;
-                format!("{by} created the group \"{name}\" with {members}")
+                let listed = names.list(members).await;
+                match (*member_count as usize).saturating_sub(members.len()) {
+                    0 => format!("{by} created the group \"{name}\" with {listed}"),
+                    more => {
+                        format!("{by} created the group \"{name}\" with {listed} and {more} others")
+                    }
+                }
             }
         }
         SystemEvent::MembersAdded { by, user_ids } => {
@@ -2679,14 +2689,25 @@ mod tests {
                     by: 1,
                     name: "Team".into(),
                     members: vec![2, 3],
+                    member_count: 2,
                 },
                 "alice created the group \"Team\" with bob, carol".to_string(),
             ),
             (
                 SystemEvent::GroupCreated {
                     by: 1,
+                    name: "Big".into(),
+                    members: vec![2, 3],
+                    member_count: 502,
+                },
+                "alice created the group \"Big\" with bob, carol and 500 others".to_string(),
+            ),
+            (
+                SystemEvent::GroupCreated {
+                    by: 1,
                     name: "Solo".into(),
                     members: vec![],
+                    member_count: 0,
                 },
                 "alice created the group \"Solo\"".to_string(),
             ),

@@ -159,10 +159,13 @@ pub async fn run(state: AppState, socket: WebSocket, authed: Option<Authed>, ip:
     let (mut sink, mut stream) = socket.split();
     let (authed, auth_request_id) = match authed {
         Some(a) => (a, None),
-        None => match authenticate_first_frame(&state, &mut sink, &mut stream, ip).await {
-            Some((a, id)) => (a, Some(id)),
-            None => return,
-        },
+        // Boxed for the same reason as dispatch: needed once, not for the connection's life.
+        None => {
+            match Box::pin(authenticate_first_frame(&state, &mut sink, &mut stream, ip)).await {
+                Some((a, id)) => (a, Some(id)),
+                None => return,
+            }
+        }
     };
     let actor_user = authed.user.id;
     let device_id = authed.session.id;
@@ -316,7 +319,9 @@ async fn handle_text(
     }
     Metrics::inc(&state.metrics.requests_total);
     let kind = frame.request.kind();
-    match dispatch(state, actor, frame.id, frame.request).await {
+    // Boxed: the dispatch future is as large as the largest request handler's state, and
+    // held inline it would sit in every idle connection's task for the connection's lifetime.
+    match Box::pin(dispatch(state, actor, frame.id, frame.request)).await {
         Ok((body, after)) => {
             conn.push(body.into());
             after

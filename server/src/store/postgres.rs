@@ -962,11 +962,11 @@ impl Store for PostgresStore {
                     conversation_id: id,
                     sender_id: group.owner,
                     client_msg_id: None,
-                    content: Content::System(SystemEvent::GroupCreated {
-                        by: group.owner,
-                        name: group.name.clone(),
-                        members: group.members.clone(),
-                    }),
+                    content: Content::System(SystemEvent::group_created(
+                        group.owner,
+                        &group.name,
+                        &group.members,
+                    )),
                     reply_to: None,
                     mentions: vec![],
                     mention_all: false,

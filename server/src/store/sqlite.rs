@@ -212,6 +212,24 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?
     }
+
+    /// A single-row lookup by key (a few microseconds on cached pages), run on the calling
+    /// thread. Handing it to the blocking pool would cost two thread wake-ups, more than the
+    /// read; WAL readers never wait for the writer, so this does not block the runtime on
+    /// write load. Anything that scans or pages goes through [`Self::read`].
+    fn read_point<R>(&self, f: impl FnOnce(&Connection) -> StoreResult<R>) -> StoreResult<R> {
+        let popped = self.readers.lock().unwrap().pop();
+        let conn = match popped {
+            Some(c) => c,
+            None => open(&self.path)?,
+        };
+        let result = f(&conn);
+        let mut pool = self.readers.lock().unwrap();
+        if pool.len() < READ_POOL_MAX {
+            pool.push(conn);
+        }
+        result
+    }
 }
 
 impl Drop for SqliteStore {
@@ -702,13 +720,12 @@ impl Store for SqliteStore {
     }
 
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRecord>> {
-        self.read(move |conn| {
+        self.read_point(move |conn| {
             Ok(conn
                 .prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"))?
                 .query_row([id], user_row)
                 .optional()?)
         })
-        .await
     }
 
     async fn users_by_ids(&self, ids: &[UserId]) -> StoreResult<Vec<UserPublic>> {
@@ -794,7 +811,7 @@ impl Store for SqliteStore {
     }
 
     async fn session_by_token_hash(&self, hash: [u8; 32]) -> StoreResult<Option<SessionRecord>> {
-        self.read(move |conn| {
+        self.read_point(move |conn| {
             Ok(conn
                 .prepare_cached(&format!(
                     "SELECT {SESSION_COLS} FROM sessions WHERE token_hash = ?1"
@@ -802,7 +819,6 @@ impl Store for SqliteStore {
                 .query_row([&hash[..]], session_row)
                 .optional()?)
         })
-        .await
     }
 
     async fn touch_session(&self, id: DeviceId, at: Millis) -> StoreResult<()> {
@@ -850,16 +866,14 @@ impl Store for SqliteStore {
         now: Millis,
     ) -> StoreResult<(ConversationId, bool)> {
         let (lo, hi) = (a.min(b), a.max(b));
-        let existing = self
-            .read(move |conn| {
-                Ok(conn
-                    .prepare_cached(
-                        "SELECT conversation_id FROM direct_pairs WHERE user_lo = ?1 AND user_hi = ?2",
-                    )?
-                    .query_row(params![lo, hi], |r| r.get::<_, ConversationId>(0))
-                    .optional()?)
-            })
-            .await?;
+        let existing = self.read_point(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT conversation_id FROM direct_pairs WHERE user_lo = ?1 AND user_hi = ?2",
+                )?
+                .query_row(params![lo, hi], |r| r.get::<_, ConversationId>(0))
+                .optional()?)
+        })?;
         if let Some(id) = existing {
             return Ok((id, false));
         }
@@ -917,11 +931,11 @@ impl Store for SqliteStore {
                     conversation_id: id,
                     sender_id: group.owner,
                     client_msg_id: None,
-                    content: Content::System(SystemEvent::GroupCreated {
-                        by: group.owner,
-                        name: group.name.clone(),
-                        members: group.members.clone(),
-                    }),
+                    content: Content::System(SystemEvent::group_created(
+                        group.owner,
+                        &group.name,
+                        &group.members,
+                    )),
                     reply_to: None,
                     mentions: vec![],
                     mention_all: false,
@@ -1218,7 +1232,7 @@ impl Store for SqliteStore {
     }
 
     async fn relation(&self, a: UserId, b: UserId) -> StoreResult<Relation> {
-        self.read(move |conn| groups::relation(conn, a, b)).await
+        self.read_point(move |conn| groups::relation(conn, a, b))
     }
 
     async fn put_friend_request(
