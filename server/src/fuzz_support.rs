@@ -149,3 +149,60 @@ impl Dispatcher {
         }
     }
 }
+
+/// The media probes run on an upload's bytes exactly as the upload path runs them: sniffing,
+/// reconciling with every declared kind, image decoding and thumbnailing under the configured
+/// limits, audio duration, MP4 box walking and file-name cleaning. None may panic, hang or
+/// answer an image with anything but a typed media error.
+pub fn media(data: &[u8]) {
+    use crate::media::probe;
+    use confab_proto::MediaKind;
+
+    // Small limits keep each run fast; the checks are the same at any size.
+    let config = Config {
+        max_image_pixels: 1_000_000,
+        max_image_side: 4_096,
+        thumbnail_max_side: 64,
+        ..Config::default()
+    };
+    let sniffed = probe::sniff(&data[..data.len().min(probe::SNIFF_BYTES)]);
+    for declared in [
+        None,
+        Some(MediaKind::Image),
+        Some(MediaKind::Voice),
+        Some(MediaKind::Video),
+        Some(MediaKind::File),
+    ] {
+        if let Ok(kind) = probe::reconcile(declared, &sniffed) {
+            assert!(
+                declared.is_none_or(|d| d == kind),
+                "{declared:?} stored as {kind:?}"
+            );
+        }
+    }
+    let _ = probe::kind_of_content_type(&String::from_utf8_lossy(data));
+    let name = probe::sanitize_name(&String::from_utf8_lossy(data));
+    assert!(!name.is_empty() && name.chars().count() <= 200);
+    assert!(!name.contains(['/', '\\']) && !name.starts_with('.'));
+
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    std::io::Write::write_all(&mut file, data).expect("write temp file");
+    let path = file.path();
+    match probe::image(path, &config) {
+        Ok(info) => {
+            assert!(info.width > 0 && info.height > 0);
+            assert!(u64::from(info.width) * u64::from(info.height) <= config.max_image_pixels);
+            let t = info.thumb.size;
+            assert!(t.width <= config.thumbnail_max_side && t.height <= config.thumbnail_max_side);
+            assert!(!info.thumb.jpeg.is_empty());
+        }
+        Err(e) => assert!(
+            matches!(e.code, ErrorCode::InvalidMedia | ErrorCode::ImageTooLarge),
+            "an image is refused with {:?}: {}",
+            e.code,
+            e.message
+        ),
+    }
+    let _ = probe::audio_duration_ms(path, &sniffed.mime);
+    let _ = probe::mp4_info(path);
+}

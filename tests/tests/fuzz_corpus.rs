@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use confab_server::fuzz_support::{frame, Dispatcher};
+use confab_server::fuzz_support::{frame, media, Dispatcher};
 
 fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
@@ -126,5 +126,23 @@ fn dispatch_corpus_and_mutations() {
         let input = mutate(&mut rng, &seeds);
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| d.run(&input)));
         assert!(r.is_ok(), "crash on {:?}", String::from_utf8_lossy(&input));
+    }
+}
+
+#[test]
+fn media_corpus_and_mutations() {
+    let corpus = inputs("media");
+    assert!(corpus.len() >= 15, "the media corpus is present");
+    for (path, data) in &corpus {
+        let r = std::panic::catch_unwind(|| media(data));
+        assert!(r.is_ok(), "{} crashes a media probe", path.display());
+    }
+    let seeds: Vec<Vec<u8>> = corpus.into_iter().map(|(_, d)| d).collect();
+    let mut rng = Rng(0x0005_EED5);
+    for _ in 0..3_000 {
+        let input = mutate(&mut rng, &seeds);
+        if std::panic::catch_unwind(|| media(&input)).is_err() {
+            panic!("crash on {:?}", String::from_utf8_lossy(&input));
+        }
     }
 }

@@ -200,11 +200,20 @@ pub fn thumbnail(img: &DynamicImage, max_side: u32) -> AppResult<Thumb> {
 /// symphonia has no Opus decoder. Everything else goes through symphonia's demuxers (WAV, MP3,
 /// MP4/AAC, WebM/Matroska, Ogg/Vorbis, FLAC): the track's frame count when the container states
 /// it, otherwise the end of the last packet — no audio is decoded either way.
+///
+/// A demuxer that panics on malformed input (fuzzing found one in symphonia's Matroska reader,
+/// `fuzz/regressions/media/`) leaves the duration unknown instead of failing the upload.
 pub fn audio_duration_ms(path: &Path, mime: &str) -> Option<u64> {
     if let Some(ms) = ogg_opus_duration_ms(path) {
         return Some(ms);
     }
-    symphonia_duration_ms(path, mime)
+    std::panic::catch_unwind(|| symphonia_duration_ms(path, mime)).unwrap_or_else(|_| {
+        tracing::warn!(
+            mime,
+            "the audio demuxer failed on an upload; duration left unknown"
+        );
+        None
+    })
 }
 
 fn symphonia_duration_ms(path: &Path, mime: &str) -> Option<u64> {
@@ -267,7 +276,12 @@ fn ogg_opus_duration_ms(path: &Path) -> Option<u64> {
     let at = tail.windows(4).rposition(|w| w == b"OggS")?;
     let granule = tail.get(at + 6..at + 14)?;
     let granule = u64::from_le_bytes(granule.try_into().ok()?);
-    Some(granule.saturating_sub(pre_skip) * 1000 / 48_000)
+    // All ones: no packet ends on that page, so the length is not known from it.
+    if granule == u64::MAX {
+        return None;
+    }
+    // 48 kHz samples to milliseconds; dividing first cannot overflow on a hostile granule.
+    Some(granule.saturating_sub(pre_skip) / 48)
 }
 
 /// What an MP4/QuickTime file says about itself.
@@ -310,7 +324,8 @@ pub fn mp4_info(path: &Path) -> Option<VideoInfo> {
             f.read_exact(&mut moov).ok()?;
             return Some(parse_moov(&moov));
         }
-        pos += size;
+        // A 64-bit size past the end of the file ends the walk instead of wrapping around.
+        pos = pos.checked_add(size)?;
     }
     None
 }
