@@ -93,56 +93,54 @@ fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
     v
 }
 
-#[test]
-fn frame_corpus_and_mutations() {
-    let corpus = inputs("frame");
-    assert!(corpus.len() >= 20, "the frame corpus is present");
+/// Runs every corpus and regression input of `target` through `run`, then `rounds`
+/// deterministic mutations of them; any panic fails the test with the input that caused it.
+fn replay_and_mutate(
+    target: &str,
+    min_inputs: usize,
+    seed: u64,
+    rounds: usize,
+    run: &dyn Fn(&[u8]),
+) {
+    let corpus = inputs(target);
+    assert!(
+        corpus.len() >= min_inputs,
+        "the {target} corpus is present ({} inputs)",
+        corpus.len()
+    );
+    let survives =
+        |data: &[u8]| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(data))).is_ok();
     for (path, data) in &corpus {
-        let r = std::panic::catch_unwind(|| frame(data));
-        assert!(r.is_ok(), "{} crashes the frame decoder", path.display());
+        assert!(
+            survives(data),
+            "{} crashes the {target} target",
+            path.display()
+        );
     }
     let seeds: Vec<Vec<u8>> = corpus.into_iter().map(|(_, d)| d).collect();
-    let mut rng = Rng(0x00C0_FFEE);
-    for _ in 0..20_000 {
+    let mut rng = Rng(seed);
+    for _ in 0..rounds {
         let input = mutate(&mut rng, &seeds);
-        if std::panic::catch_unwind(|| frame(&input)).is_err() {
-            panic!("crash on {:?}", String::from_utf8_lossy(&input));
-        }
+        assert!(
+            survives(&input),
+            "{target}: crash on {:?}",
+            String::from_utf8_lossy(&input)
+        );
     }
+}
+
+#[test]
+fn frame_corpus_and_mutations() {
+    replay_and_mutate("frame", 20, 0x00C0_FFEE, 20_000, &frame);
 }
 
 #[test]
 fn dispatch_corpus_and_mutations() {
-    let corpus = inputs("dispatch");
-    assert!(!corpus.is_empty(), "the dispatch corpus is present");
     let d = Dispatcher::new();
-    for (path, data) in &corpus {
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| d.run(data)));
-        assert!(r.is_ok(), "{} crashes the request path", path.display());
-    }
-    let seeds: Vec<Vec<u8>> = corpus.into_iter().map(|(_, d)| d).collect();
-    let mut rng = Rng(0xBAD_5EED);
-    for _ in 0..1_500 {
-        let input = mutate(&mut rng, &seeds);
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| d.run(&input)));
-        assert!(r.is_ok(), "crash on {:?}", String::from_utf8_lossy(&input));
-    }
+    replay_and_mutate("dispatch", 1, 0xBAD_5EED, 1_500, &|data| d.run(data));
 }
 
 #[test]
 fn media_corpus_and_mutations() {
-    let corpus = inputs("media");
-    assert!(corpus.len() >= 15, "the media corpus is present");
-    for (path, data) in &corpus {
-        let r = std::panic::catch_unwind(|| media(data));
-        assert!(r.is_ok(), "{} crashes a media probe", path.display());
-    }
-    let seeds: Vec<Vec<u8>> = corpus.into_iter().map(|(_, d)| d).collect();
-    let mut rng = Rng(0x0005_EED5);
-    for _ in 0..3_000 {
-        let input = mutate(&mut rng, &seeds);
-        if std::panic::catch_unwind(|| media(&input)).is_err() {
-            panic!("crash on {:?}", String::from_utf8_lossy(&input));
-        }
-    }
+    replay_and_mutate("media", 15, 0x0005_EED5, 3_000, &media);
 }
