@@ -144,7 +144,7 @@ pub(crate) fn emit_membership(state: &AppState, event: &Message) {
         return;
     };
     let (kind, data) = match system {
-        // The event names only the first few; `group_created` below sends them all.
+        // The event names only the first few members: `emit_created` sends them all.
         S::GroupCreated { .. } => return,
         S::MembersAdded { by, user_ids } => (
             T::MemberJoined,
