@@ -197,20 +197,9 @@ impl SqliteStore {
     {
         let pool = self.readers.clone();
         let path = self.path.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = match pool.lock().unwrap().pop() {
-                Some(c) => c,
-                None => open(&path)?,
-            };
-            let result = f(&conn);
-            let mut pool = pool.lock().unwrap();
-            if pool.len() < READ_POOL_MAX {
-                pool.push(conn);
-            }
-            result
-        })
-        .await
-        .map_err(|e| StoreError::Backend(e.to_string()))?
+        tokio::task::spawn_blocking(move || with_reader(&pool, &path, f))
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))?
     }
 
     /// A single-row lookup by key (a few microseconds on cached pages), run on the calling
@@ -218,18 +207,28 @@ impl SqliteStore {
     /// read; WAL readers never wait for the writer, so this does not block the runtime on
     /// write load. Anything that scans or pages goes through [`Self::read`].
     fn read_point<R>(&self, f: impl FnOnce(&Connection) -> StoreResult<R>) -> StoreResult<R> {
-        let popped = self.readers.lock().unwrap().pop();
-        let conn = match popped {
-            Some(c) => c,
-            None => open(&self.path)?,
-        };
-        let result = f(&conn);
-        let mut pool = self.readers.lock().unwrap();
-        if pool.len() < READ_POOL_MAX {
-            pool.push(conn);
-        }
-        result
+        with_reader(&self.readers, &self.path, f)
     }
+}
+
+/// Runs `f` on a pooled read connection (opening one when the pool is empty) and returns the
+/// connection to the pool.
+fn with_reader<R>(
+    pool: &Mutex<Vec<Connection>>,
+    path: &Path,
+    f: impl FnOnce(&Connection) -> StoreResult<R>,
+) -> StoreResult<R> {
+    let popped = pool.lock().unwrap().pop();
+    let conn = match popped {
+        Some(c) => c,
+        None => open(path)?,
+    };
+    let result = f(&conn);
+    let mut pool = pool.lock().unwrap();
+    if pool.len() < READ_POOL_MAX {
+        pool.push(conn);
+    }
+    result
 }
 
 impl Drop for SqliteStore {
