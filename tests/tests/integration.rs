@@ -354,6 +354,8 @@ async fn rate_limit_per_key() {
 struct Received {
     /// (event id, event type, answered status)
     requests: Vec<(String, String, u16)>,
+    /// Every event body as received.
+    events: Vec<Value>,
     bad_signatures: usize,
     fail_first: bool,
 }
@@ -413,6 +415,7 @@ async fn receiver(secret: &'static str, fail_first: bool) -> (String, Arc<Mutex<
                     event["type"].as_str().unwrap().to_owned(),
                     status.as_u16(),
                 ));
+                seen.events.push(event);
                 status
             }
         }),
@@ -785,6 +788,54 @@ async fn the_example_echo_bot_answers() {
         .await;
     assert_eq!((status, user["bot"].as_bool()), (200, Some(true)));
     bot_task.abort();
+}
+
+#[tokio::test]
+async fn a_big_groups_creation_tells_webhooks_every_member() {
+    let server = TestServer::open().await;
+    let api = Api::new(&server, Some(&admin_key(&server).await));
+    const SECRET: &str = "big-group-secret";
+    let (url, seen) = receiver(SECRET, false).await;
+    let (status, _) = api
+        .post(
+            "/webhooks",
+            json!({"url": url, "events": ["member.joined"], "secret": SECRET}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let owner = api.user("big-owner", "bigowner").await;
+    let mut members = vec![];
+    for i in 0..30 {
+        members.push(
+            api.user(&format!("big-{i}"), &format!("bigmember{i}"))
+                .await,
+        );
+    }
+    let (status, group) = api
+        .post(
+            "/groups",
+            json!({"owner": owner, "name": "Big", "members": members}),
+        )
+        .await;
+    assert_eq!(status, 201, "{group}");
+    wait_until("member.joined for the new group", || {
+        !seen.lock().unwrap().events.is_empty()
+    })
+    .await;
+    let event = seen.lock().unwrap().events[0].clone();
+    assert_eq!(event["type"], "member.joined");
+    assert_eq!(event["data"]["created"], true);
+    assert_eq!(event["data"]["by"], owner);
+    // The stored event names only the first 20; the webhook gets all 30.
+    let mut got: Vec<i64> = event["data"]["user_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    got.sort_unstable();
+    members.sort_unstable();
+    assert_eq!(got, members);
 }
 
 #[tokio::test]

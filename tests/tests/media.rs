@@ -424,6 +424,40 @@ async fn bob_token(server: &TestServer, username: &str) -> String {
         .token
 }
 
+/// A recording the audio demuxer panics on (found by fuzzing: a WebM header with a zero length
+/// byte) is still accepted, with its duration unknown, and the server keeps serving.
+#[tokio::test]
+async fn a_recording_the_demuxer_chokes_on_is_stored_without_a_duration() {
+    let server = TestServer::open().await;
+    let (alice, _) = server.client("alice").await;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions/media/webm-ebml-zero-vint");
+    let mut bytes = std::fs::read(&path).unwrap();
+    // Sniffing calls it WebM only past 256 bytes; the demuxer fails at byte 7 either way.
+    bytes.resize(300, 0);
+    let up = alice
+        .upload_bytes(bytes, Some("note.webm"), Some(MediaKind::Voice))
+        .await
+        .unwrap();
+    assert_eq!(up.kind, MediaKind::Voice);
+    match &up.content {
+        Content::Voice { duration_ms, .. } => assert_eq!(*duration_ms, None),
+        other => panic!("not voice: {other:?}"),
+    }
+    // The next upload is measured as usual.
+    let up = alice
+        .upload_bytes(wav(8000, 8000), Some("ok.wav"), Some(MediaKind::Voice))
+        .await
+        .unwrap();
+    assert!(matches!(
+        up.content,
+        Content::Voice {
+            duration_ms: Some(1000),
+            ..
+        }
+    ));
+}
+
 #[tokio::test]
 async fn voice_video_and_files_carry_their_metadata() {
     let server = TestServer::open().await;
